@@ -1,0 +1,10 @@
+import { createSyncActivities, type SyncActivityDeps } from './sync.js';
+
+/** All activities, bound to one process's warehouse client and configuration. */
+export function createActivities(deps: SyncActivityDeps) {
+  return {
+    ...createSyncActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

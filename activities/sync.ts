@@ -1,0 +1,190 @@
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { RunsyncConfig, SourceConfig } from '../config/schema.js';
+import { ConfigError, sourceToken } from '../config/load.js';
+import { providerDefinition } from '../providers/index.js';
+import { HttpClient } from '../http/client.js';
+import { AuthError } from '../http/errors.js';
+import { SourceSync, type Budget } from '../sync/engine.js';
+import { parseDuration, toCh } from '../core/time.js';
+import { logger, registerSecret, knownSecrets } from '../core/log.js';
+import { scrubText } from '../core/redact.js';
+import { readState, writeState } from '../warehouse/queries.js';
+import { nextVersion } from '../warehouse/version.js';
+import type { BeginResult, ListingCursor, ListingResult, RepollResult, SyncCounts } from '../sync/types.js';
+
+export interface SyncActivityDeps {
+  client: ClickHouseClient;
+  config: RunsyncConfig;
+  env?: NodeJS.ProcessEnv;
+  /** Per activity call: how much work before handing back to the workflow. */
+  budget?: Budget;
+}
+
+const log = logger({ component: 'activity' });
+
+/**
+ * Errors that retrying cannot fix become non-retryable Temporal failures, with the
+ * token scrubbed from the message; everything else is left to the retry policy.
+ */
+function classify(e: unknown, source: string): never {
+  const msg = scrubText(`source "${source}": ${(e as Error).message}`, knownSecrets());
+  if (e instanceof AuthError) throw ApplicationFailure.nonRetryable(msg, 'AuthError');
+  if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(msg, 'ConfigError');
+  if (e instanceof ApplicationFailure) throw e;
+  throw ApplicationFailure.retryable(msg, (e as Error).name || 'Error');
+}
+
+export function createSyncActivities(deps: SyncActivityDeps) {
+  const env = deps.env ?? process.env;
+  const budget = deps.budget ?? { maxPages: 200, maxMs: 5 * 60_000 };
+
+  function sourceConfig(name: string): SourceConfig {
+    const s = deps.config.sources.find((x) => x.name === name);
+    if (!s) throw ApplicationFailure.nonRetryable(`source "${name}" is not in the configuration`, 'ConfigError');
+    return s;
+  }
+
+  function engine(source: SourceConfig, syncId: string): SourceSync {
+    const token = sourceToken(source, env);
+    registerSecret(token);
+    const def = providerDefinition(source.provider);
+    const ctx = Context.current();
+    const http = new HttpClient({
+      baseUrl: source.baseUrl,
+      headers: def.auth(token, source),
+      secrets: [token],
+      timeoutMs: parseDuration(source.timeout),
+      maxRetries: source.maxRetries,
+      requestsPerSecond: source.rateLimit,
+      envelope: def.envelope,
+      onWait: (ms, reason) => ctx.heartbeat({ waiting: ms, reason: scrubText(reason, [token]) }),
+    });
+    return new SourceSync({
+      client: deps.client,
+      source,
+      def,
+      http,
+      syncId,
+      log: log.child({ source: source.name }),
+      secrets: [token],
+      heartbeat: (details) => ctx.heartbeat(details),
+    });
+  }
+
+  return {
+    /** Records the sync as running and works out its window. */
+    async beginSync(input: { source: string; syncId: string }): Promise<BeginResult> {
+      const source = sourceConfig(input.source);
+      try {
+        sourceToken(source, env); // fail fast, before any request, if the token is missing
+        const state = await readState(deps.client, source.name);
+        const now = Date.now();
+        const since = state.watermark !== null ? state.watermark - parseDuration(source.lookback) : now - parseDuration(source.backfill);
+        await deps.client.insert({
+          table: 'sync_run_versions',
+          values: [
+            {
+              source: source.name,
+              sync_id: input.syncId,
+              provider: source.provider,
+              started_at: toCh(now),
+              status: 'running',
+              watermark_before: toCh(state.watermark),
+              version: nextVersion(),
+            },
+          ],
+          format: 'JSONEachRow',
+        });
+        return { startedAt: now, since, watermark: state.watermark, listable: !!providerDefinition(source.provider).list?.length };
+      } catch (e) {
+        classify(e, input.source);
+      }
+    },
+
+    /** Pages the source's listings from `cursor`, resuming from the last heartbeat after a retry. */
+    async listRuns(input: { source: string; syncId: string; since: number; cursor: ListingCursor | null }): Promise<ListingResult> {
+      const source = sourceConfig(input.source);
+      const hb = Context.current().info.heartbeatDetails as { phase?: string; cursor?: ListingCursor | null } | undefined;
+      const start = hb?.phase === 'list' && hb.cursor !== undefined ? hb.cursor : input.cursor;
+      if (hb?.phase === 'list') log.info('resuming listing from heartbeat', { source: source.name });
+      try {
+        const sync = engine(source, input.syncId);
+        if (start === null && hb?.phase === 'list') return { cursor: null, counts: (hb as any).counts, newest: null, oldestFailure: null };
+        const out = await sync.listing(input.since, start, budget);
+        await sync.close();
+        return out;
+      } catch (e) {
+        classify(e, input.source);
+      }
+    },
+
+    /** Polls by id the runs that are open, recently finished, or waiting in the inbox. */
+    async repollRuns(input: { source: string; syncId: string; after: string }): Promise<RepollResult> {
+      const source = sourceConfig(input.source);
+      const hb = Context.current().info.heartbeatDetails as { phase?: string; after?: string | null } | undefined;
+      const after = hb?.phase === 'repoll' && typeof hb.after === 'string' ? hb.after : input.after;
+      try {
+        const sync = engine(source, input.syncId);
+        const out = await sync.repoll(after, budget);
+        await sync.close();
+        return out;
+      } catch (e) {
+        classify(e, input.source);
+      }
+    },
+
+    /** Closes the sync's record; on success (only) moves the watermark. */
+    async finishSync(input: {
+      source: string;
+      syncId: string;
+      startedAt: number;
+      status: 'succeeded' | 'failed';
+      counts: SyncCounts;
+      watermark: number | null;
+      newest: number | null;
+      oldestFailure: number | null;
+      error?: string;
+    }): Promise<{ watermark: number | null }> {
+      const source = sourceConfig(input.source);
+      let watermark = input.watermark;
+      if (input.status === 'succeeded' && input.newest !== null) {
+        // Never past a run that could not be fetched: the next sync must list it again.
+        const candidate = input.oldestFailure !== null ? Math.min(input.newest, input.oldestFailure - 1) : input.newest;
+        watermark = watermark === null ? candidate : Math.max(watermark, candidate);
+      }
+      if (input.status === 'succeeded') await writeState(deps.client, source.name, watermark, input.syncId);
+      const c = input.counts;
+      await deps.client.insert({
+        table: 'sync_run_versions',
+        values: [
+          {
+            source: source.name,
+            sync_id: input.syncId,
+            provider: source.provider,
+            started_at: toCh(input.startedAt),
+            finished_at: toCh(Date.now()),
+            status: input.status,
+            pages: c.pages,
+            api_calls: c.api_calls,
+            runs_new: c.runs_new,
+            runs_updated: c.runs_updated,
+            rows_written: c.rows_written,
+            retries: c.retries,
+            rate_limited: c.rate_limited,
+            quarantined: c.quarantined,
+            error: scrubText(input.error ?? '', knownSecrets()).slice(0, 4000),
+            watermark_before: toCh(input.watermark),
+            watermark_after: toCh(input.status === 'succeeded' ? watermark : input.watermark),
+            version: nextVersion(),
+          },
+        ],
+        format: 'JSONEachRow',
+      });
+      log.info('sync finished', { source: source.name, status: input.status, ...c, error: input.error });
+      return { watermark };
+    },
+  };
+}
+
+export type SyncActivities = ReturnType<typeof createSyncActivities>;

@@ -1,0 +1,66 @@
+import type { Command } from '../args.js';
+import { cliContext, out } from '../context.js';
+import { startServices, type Services } from '../../runtime/services.js';
+import { applySchedules } from '../../runtime/schedules.js';
+import { formatOutcomes, syncOnce } from '../../runtime/run-sync.js';
+import { startDemo, type Demo } from '../../runtime/demo.js';
+import { startHttpServer } from '../../server/app.js';
+import { serviceRoutes } from '../../server/routes.js';
+import { warehouseSummary } from '../../runtime/summary.js';
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (sig: string) => resolve(sig);
+    process.once('SIGINT', () => done('SIGINT'));
+    process.once('SIGTERM', () => done('SIGTERM'));
+  });
+}
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run runsync: embedded services unless configured otherwise, the worker, one schedule per source',
+  usage: 'runsync start [--demo] [--once] [--ui] [--port N] [--config PATH] [--data-dir DIR]',
+  options: { demo: { type: 'boolean' }, once: { type: 'boolean' }, ui: { type: 'boolean' }, port: { type: 'string' } },
+  async run({ values }) {
+    const ctx = cliContext(values);
+    let demo: Demo | null = null;
+    let config = ctx.config;
+    if (values.demo) {
+      demo = await startDemo({ dataDir: ctx.dataDir });
+      config = demo.config;
+      out(`demo: ${demo.simulators.map((s) => `${s.provider} simulator on ${s.url}`).join(', ')}`);
+    } else if (config.sources.length === 0) {
+      out('no sources configured: add them to runsync.config.json (see README), or run `runsync start --demo`');
+      return 2;
+    }
+    let services: Services | null = null;
+    let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
+    try {
+      services = await startServices({ config, dataDir: ctx.dataDir, ui: !!values.ui });
+      out(`warehouse: ${services.warehouse.describe}`);
+      out(`temporal:  ${services.temporal.address} (${services.temporal.embedded ? 'embedded dev server' : 'external'}, namespace ${services.temporal.namespace}${services.temporal.uiUrl ? `, UI ${services.temporal.uiUrl}` : ''})`);
+      if (!values.once) {
+        const port = values.port !== undefined ? Number(values.port) : config.server.port;
+        const token = config.server.tokenEnv ? process.env[config.server.tokenEnv] : undefined;
+        http = await startHttpServer(services, serviceRoutes(), { host: config.server.host, port, token });
+        out(`http:      ${http.url} (SQL, dashboard, run inbox)`);
+      }
+      const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue);
+      out(`first sync of ${config.sources.length} source(s)…`);
+      const outcomes = await syncOnce(services.client, config, services.temporal.taskQueue);
+      out(formatOutcomes(outcomes));
+      out('');
+      out(await warehouseSummary(services.warehouse.client));
+      if (values.once) return outcomes.every((o) => o.ok) ? 0 : 1;
+      out('');
+      out(`syncing on schedule (${schedules.length} schedule(s)); Ctrl-C to stop`);
+      const sig = await waitForSignal();
+      out(`${sig}: shutting down`);
+      return 0;
+    } finally {
+      await http?.close();
+      await services?.close();
+      await demo?.close();
+    }
+  },
+};

@@ -1,0 +1,33 @@
+import type { Command } from '../args.js';
+import { cliContext, out } from '../context.js';
+import { startServices } from '../../runtime/services.js';
+import { applySchedules } from '../../runtime/schedules.js';
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'production: run a worker against the configured Temporal (TEMPORAL_ADDRESS) and ClickHouse (CLICKHOUSE_URL)',
+  usage: 'runsync worker [--schedules] [--config PATH]',
+  options: { schedules: { type: 'boolean' } },
+  async run({ values }) {
+    const ctx = cliContext(values);
+    if (!process.env.TEMPORAL_ADDRESS && !ctx.config.temporal.address) {
+      out('runsync worker joins an existing Temporal cluster: set TEMPORAL_ADDRESS (or temporal.address in the config). For everything embedded use `runsync start`.');
+      return 2;
+    }
+    const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });
+    try {
+      if (values.schedules) {
+        const ids = await applySchedules(services.client, ctx.config, services.temporal.taskQueue);
+        out(`schedules: ${ids.join(', ') || 'none'}`);
+      }
+      out(`worker on task queue ${services.temporal.taskQueue} at ${services.temporal.address}; warehouse ${services.warehouse.describe}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      return 0;
+    } finally {
+      await services.close();
+    }
+  },
+};

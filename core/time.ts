@@ -1,0 +1,46 @@
+/**
+ * Timestamps from five APIs: RFC 3339 with 0–9 fraction digits, `Z` or an offset,
+ * sometimes a space instead of `T`. Everything becomes UTC epoch milliseconds.
+ */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** Parses a timestamp leniently; returns null for null/empty and throws on garbage. */
+export function parseTimestamp(value: unknown, field = 'timestamp'): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value !== 'string') throw new TypeError(`${field}: expected a timestamp string, got ${typeof value}`);
+  const m = ISO.exec(value.trim());
+  if (!m) throw new TypeError(`${field}: not a timestamp: ${JSON.stringify(value.slice(0, 64))}`);
+  const [, y, mo, d, h, mi, s = '0', frac = '', tz = 'Z'] = m;
+  const ms = Number((frac + '000').slice(0, 3));
+  let t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
+  if (tz !== 'Z' && tz !== 'z') {
+    const sign = tz[0] === '-' ? -1 : 1;
+    const digits = tz.slice(1).replace(':', '');
+    const offMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
+    t -= sign * offMin * 60_000;
+  }
+  if (!Number.isFinite(t)) throw new TypeError(`${field}: out of range: ${value}`);
+  return t;
+}
+
+/** ClickHouse DateTime64(3, 'UTC') literal as JSONEachRow accepts it. */
+export function toCh(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Reads a `DateTime64(3,'UTC')` value as ClickHouse prints it back. */
+export function fromCh(value: string | null | undefined): number | null {
+  if (value === null || value === undefined || value === '') return null;
+  return Date.parse(value.replace(' ', 'T') + 'Z');
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "90s", "15m", "2h", "7d" → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new TypeError(`not a duration: ${JSON.stringify(text)} (expected e.g. "90s", "15m", "2h", "7d")`);
+  return Math.round(Number(m[1]) * UNITS[m[2]]);
+}

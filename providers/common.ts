@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseTimestamp } from '../core/time.js';
+
+/** Stable hash of the named fields of an object: the change marker of a run. */
+export function fingerprintOf(obj: Record<string, unknown>, fields: readonly string[]): string {
+  const h = createHash('sha1');
+  for (const f of fields) h.update(f + '=' + JSON.stringify(obj?.[f] ?? null) + '\n');
+  return h.digest('hex').slice(0, 16);
+}
+
+/** A timestamp field: any RFC 3339 variant, null/absent allowed. Validated, kept as the provider's text. */
+export const ts = z
+  .string()
+  .refine((s) => {
+    try {
+      return parseTimestamp(s) !== null;
+    } catch {
+      return false;
+    }
+  }, 'not a timestamp')
+  .nullish();
+
+export const tsRequired = z.string().refine((s) => {
+  try {
+    return parseTimestamp(s) !== null;
+  } catch {
+    return false;
+  }
+}, 'not a timestamp');
+
+export const t = (v: string | null | undefined): number | null => parseTimestamp(v ?? null);
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/** Flat string attributes from a record: strings kept, other values as JSON; empty ones dropped. */
+export function attrs(obj: Record<string, unknown> | null | undefined, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    if (v === null || v === undefined || v === '') continue;
+    out[prefix + k] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+export const str = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));

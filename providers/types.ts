@@ -1,0 +1,87 @@
+import type { z } from 'zod';
+import type { EnvelopeCheck, Query } from '../http/client.js';
+import type { StatusMap } from '../core/status.js';
+import type { ProviderName, SourceConfig } from '../config/schema.js';
+import type { RunBundle } from '../sync/records.js';
+
+/**
+ * How a collection endpoint pages, as data (the way dlt's REST source and Airbyte's
+ * declarative connectors describe it). `http/paging.ts` is the one implementation.
+ */
+export type Paging =
+  /** An opaque token from the answer is sent back as-is (Tracecat). */
+  | { style: 'cursor'; cursorParam: string; nextCursor: string; hasMore?: string; limitParam?: string; limit: number }
+  /**
+   * The server's cursor is the last item's timestamp and the next page takes `< cursor`,
+   * which skips items that share that timestamp at the page edge (Strait). The paginator
+   * sends the last timestamp + 1 ns instead (`<=`), and the engine drops the repeats.
+   */
+  | { style: 'timestamp-cursor'; cursorParam: string; itemTime: string; hasMore?: string; nextCursor?: string; limitParam?: string; limit: number }
+  /** limit/offset; `overlap` items of each page are fetched again so rows shifting down are not missed (B3OS). */
+  | { style: 'offset'; offsetParam: string; limitParam: string; limit: number; hasMore?: string; overlap: number }
+  /** page number and page size; stops on a short page or when `total` is reached. */
+  | { style: 'page'; pageParam: string; sizeParam: string; limit: number; firstPage: number; total?: string }
+  /** One answer holds everything. */
+  | { style: 'single' };
+
+export interface ListContext {
+  source: SourceConfig;
+  /** Lower bound of this sync's window (watermark − lookback, or now − backfill). */
+  since: number;
+  now: number;
+}
+
+export interface Collection {
+  /** Path below the source's baseUrl; `{id}` / `{parent}` are filled URL-encoded. */
+  path: string;
+  query?: (ctx: ListContext) => Query;
+  /** Dotted path to the array of items in the answer; a bare array answer is taken as the items. */
+  items: string;
+  paging: Paging;
+  /** Short name used in errors and quarantine rows. */
+  endpoint: string;
+}
+
+export interface ListStream {
+  name: string;
+  collection: Collection;
+  /** Newest-first listings without a server-side time filter stop once items fall below `since`. */
+  stopBelow?: (item: any) => number | null;
+  /** Runs listed under each item of a parent collection (B3OS: workflows → runs); `{parent}` in the child path. */
+  parents?: { collection: Collection; id: (item: any) => string };
+}
+
+export interface ChildCollection {
+  name: string;
+  collection: Collection;
+  schema: z.ZodType;
+}
+
+export interface ProviderDefinition {
+  name: ProviderName;
+  /** Provider-specific `options` of a source, validated with the rest of the config. */
+  options: z.ZodType;
+  /** Request headers for a token. */
+  auth: (token: string, source: SourceConfig) => Record<string, string>;
+  envelope?: EnvelopeCheck;
+  runStatuses: StatusMap;
+  stepStatuses?: StatusMap;
+
+  /** Listing streams; absent for providers that cannot list runs (DX: fed through the inbox). */
+  list?: ListStream[];
+  listItem?: z.ZodType;
+  /** Key of a run from a list item (or a detail answer). */
+  key: (item: any) => string;
+  /** The time the watermark follows (creation or start time), from a list item. */
+  itemTime?: (item: any) => number | null;
+  /** A change marker comparable between a list item and a detail answer. */
+  fingerprint: (runObject: any) => string;
+
+  detail?: { collection: Collection; schema: z.ZodType; pathId?: (key: string) => string };
+  /** List items already carry the whole run: only children are fetched for them. */
+  listItemIsDetail?: boolean;
+  children?: ChildCollection[];
+
+  /** Flattens one run's answers into warehouse records. */
+  toBundle: (input: { run: any; children: Record<string, any[]>; source: SourceConfig }) => RunBundle;
+}

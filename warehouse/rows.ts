@@ -1,0 +1,153 @@
+import { toCh } from '../core/time.js';
+import { computeDurations } from '../core/durations.js';
+import { isTerminal, normaliseStatus, type NormalStatus, type StatusMap } from '../core/status.js';
+import type { EventRecord, LinkRecord, RunRecord, StepRecord } from '../sync/records.js';
+
+/** Row shapes of the storage tables in schema/migrations/0001_storage.sql. */
+export interface RunRow {
+  source: string;
+  run_id: string;
+  provider: string;
+  workflow_id: string;
+  workflow_name: string;
+  workflow_version: string;
+  status: NormalStatus;
+  provider_status: string;
+  is_terminal: 0 | 1;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string | null;
+  queue_ms: number | null;
+  duration_ms: number | null;
+  total_ms: number | null;
+  trigger: string;
+  triggered_by: string;
+  parent_run_id: string;
+  retry_of_run_id: string;
+  error: string;
+  cost: number | null;
+  is_test: 0 | 1;
+  attributes: Record<string, string>;
+  fingerprint: string;
+  first_seen_at: string;
+  synced_at: string;
+  sync_id: string;
+  version: number;
+}
+
+export interface RowContext {
+  source: string;
+  provider: string;
+  syncId: string;
+  now: number;
+  version: number;
+}
+
+export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, fingerprint: string, firstSeen: number | null): { row: RunRow; warnings: string[] } {
+  const status = normaliseStatus(statuses, r.provider_status);
+  const d = computeDurations(r.created_at, r.started_at, r.finished_at);
+  return {
+    row: {
+      source: ctx.source,
+      run_id: r.run_id,
+      provider: ctx.provider,
+      workflow_id: r.workflow_id ?? '',
+      workflow_name: r.workflow_name ?? '',
+      workflow_version: r.workflow_version ?? '',
+      status,
+      provider_status: r.provider_status ?? '',
+      is_terminal: isTerminal(status) ? 1 : 0,
+      created_at: toCh(r.created_at),
+      started_at: toCh(r.started_at),
+      finished_at: toCh(r.finished_at),
+      updated_at: toCh(r.updated_at),
+      queue_ms: d.queue_ms,
+      duration_ms: d.duration_ms,
+      total_ms: d.total_ms,
+      trigger: r.trigger ?? '',
+      triggered_by: r.triggered_by ?? '',
+      parent_run_id: r.parent_run_id ?? '',
+      retry_of_run_id: r.retry_of_run_id ?? '',
+      error: r.error ?? '',
+      cost: r.cost ?? null,
+      is_test: r.is_test ? 1 : 0,
+      attributes: r.attributes ?? {},
+      fingerprint,
+      first_seen_at: toCh(firstSeen ?? ctx.now)!,
+      synced_at: toCh(ctx.now)!,
+      sync_id: ctx.syncId,
+      version: ctx.version,
+    },
+    warnings: d.negative,
+  };
+}
+
+export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: RowContext) {
+  const status = normaliseStatus(statuses, s.provider_status);
+  const d = computeDurations(null, s.started_at, s.finished_at);
+  return {
+    row: {
+      source: ctx.source,
+      run_id: runId,
+      step_id: s.step_id,
+      provider: ctx.provider,
+      step_ref: s.step_ref ?? '',
+      attempt: Math.max(0, Math.trunc(s.attempt ?? 0)),
+      status,
+      provider_status: s.provider_status ?? '',
+      is_terminal: isTerminal(status) ? 1 : 0,
+      started_at: toCh(s.started_at),
+      finished_at: toCh(s.finished_at),
+      duration_ms: d.duration_ms,
+      error: s.error ?? '',
+      attributes: s.attributes ?? {},
+      synced_at: toCh(ctx.now)!,
+      version: ctx.version,
+    },
+    warnings: d.negative.map((w) => `step ${s.step_id}: ${w}`),
+  };
+}
+
+export function eventRow(runId: string, e: EventRecord, ctx: RowContext) {
+  return {
+    source: ctx.source,
+    run_id: runId,
+    event_id: e.event_id,
+    provider: ctx.provider,
+    seq: e.seq,
+    event_type: e.event_type ?? '',
+    occurred_at: toCh(e.occurred_at),
+    step_ref: e.step_ref ?? '',
+    message: e.message ?? '',
+    data: e.data === undefined || e.data === null ? '' : typeof e.data === 'string' ? e.data : JSON.stringify(e.data),
+    synced_at: toCh(ctx.now)!,
+    version: ctx.version,
+  };
+}
+
+export function linkRow(runId: string, l: LinkRecord, ctx: RowContext) {
+  return {
+    source: ctx.source,
+    run_id: runId,
+    url: l.url,
+    provider: ctx.provider,
+    label: l.label ?? '',
+    icon: l.icon ?? '',
+    added_at: toCh(l.added_at),
+    synced_at: toCh(ctx.now)!,
+    version: ctx.version,
+  };
+}
+
+export interface QuarantineRow {
+  source: string;
+  received_at: string;
+  provider: string;
+  sync_id: string;
+  endpoint: string;
+  record_key: string;
+  severity: 'error' | 'warning';
+  reason: string;
+  payload: string;
+}

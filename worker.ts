@@ -1,0 +1,44 @@
+import { createRequire } from 'node:module';
+import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { RunsyncConfig } from './config/schema.js';
+import { createActivities } from './activities/index.js';
+
+const require = createRequire(import.meta.url);
+let runtimeInstalled = false;
+
+/** Temporal's own logs at WARN (runsync's logger reports the sync); must run before the first NativeConnection. */
+export function installTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN') });
+  } catch {
+    // Already installed by the embedding process: keep its settings.
+  }
+}
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  config: RunsyncConfig;
+  client: ClickHouseClient;
+  env?: NodeJS.ProcessEnv;
+  taskQueue?: string;
+  /** Extra activities (tests). */
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+/**
+ * The worker: registers runsync's workflows (bundled from workflows/index.ts) and the
+ * activities bound to this process's warehouse client and configuration.
+ */
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
+    workflowsPath: require.resolve('./workflows/index.ts'),
+    activities: createActivities({ client: deps.client, config: deps.config, env: deps.env }),
+    ...deps.workerOptions,
+  });
+}
