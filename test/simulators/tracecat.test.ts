@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTracecatSimulator, type TracecatSimulator, type TracecatExecution } from '../../simulators/tracecat.js';
-import { get } from './http.js';
+import { get, type Got } from './http.js';
 
 const sims: TracecatSimulator[] = [];
 async function start(o: Parameters<typeof startTracecatSimulator>[0] = {}) {
@@ -23,7 +23,7 @@ async function walk(s: TracecatSimulator, q: [string, string | number][]) {
   const items: TracecatExecution[] = [];
   let cursor: string | null = null;
   for (let i = 0; i < 100; i++) {
-    const r = await get(searchUrl(s, [...q, ...(cursor ? [['cursor', cursor] as [string, string]] : [])]), s.token);
+    const r: Got = await get(searchUrl(s, [...q, ...(cursor ? [['cursor', cursor] as [string, string]] : [])]), s.token);
     expect(r.status).toBe(200);
     items.push(...r.body.items);
     if (!r.body.has_more) break;
