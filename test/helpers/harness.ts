@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
+import { migrate } from '../../warehouse/migrate.js';
+import { parseConfig } from '../../config/load.js';
+import type { RunsyncConfig } from '../../config/schema.js';
+import { createWorker, installTemporalRuntime } from '../../worker.js';
+import { select } from '../../warehouse/queries.js';
+import type { SyncResult } from '../../workflows/sync-source.js';
+
+export interface Harness {
+  config: RunsyncConfig;
+  /** The environment the worker's activities read tokens from; tests may change it between syncs. */
+  env: Record<string, string>;
+  warehouse: Warehouse;
+  client: Client;
+  taskQueue: string;
+  /** Runs one sync of `source` through Temporal and returns its result. */
+  sync(source: string): Promise<SyncResult>;
+  /** Runs one sync expected to fail; returns the root failure message. */
+  syncFailure(source: string): Promise<string>;
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real worker on the shared Temporal dev server, bound to a fresh chDB directory.
+ * Only provider APIs are simulated; Temporal and ClickHouse are the real engines.
+ */
+export async function startHarness(opts: { sources: unknown[]; env: Record<string, string> }): Promise<Harness> {
+  const address = inject('temporalAddress');
+  const dataDir = mkdtempSync(join(tmpdir(), 'runsync-test-'));
+  const taskQueue = `test-${randomUUID()}`;
+  const config = parseConfig({ dataDir, sources: opts.sources, temporal: { taskQueue } }, 'test config');
+  const warehouse = await openWarehouse({ dataDir });
+  await migrate(warehouse.client);
+  installTemporalRuntime();
+  const native = await NativeConnection.connect({ address });
+  const env = opts.env;
+  const worker: Worker = await createWorker({ connection: native, config, client: warehouse.client, env, taskQueue });
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+
+  const execute = (source: string) =>
+    client.workflow.execute('syncSource', { taskQueue, workflowId: `test-sync-${source}-${randomUUID()}`, args: [{ source }] }) as Promise<SyncResult>;
+
+  return {
+    config,
+    env,
+    warehouse,
+    client,
+    taskQueue,
+    sync: execute,
+    async syncFailure(source) {
+      try {
+        await execute(source);
+      } catch (e) {
+        if (!(e instanceof WorkflowFailedError)) throw e;
+        let err: any = e;
+        while (err.cause) err = err.cause;
+        return String(err.message);
+      }
+      throw new Error(`sync of ${source} was expected to fail but succeeded`);
+    },
+    query: (sql, params = {}) => select(warehouse.client, sql, params),
+    async close() {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await native.close();
+      await connection.close();
+      await warehouse.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpClient, parseRetryAfter } from '../../http/client.js';
+import { nextNanosecond, fetchPage } from '../../http/paging.js';
+import { AuthError } from '../../http/errors.js';
+import { scrub, scrubText } from '../../core/redact.js';
+
+let server: Server | null = null;
+afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+/** A tiny scripted server: answers are taken in order. */
+async function scripted(answers: { status: number; body: string; headers?: Record<string, string> }[]) {
+  const seen: { url: string; auth: string | undefined; at: number }[] = [];
+  server = createServer((req, res) => {
+    seen.push({ url: req.url!, auth: req.headers.authorization, at: Date.now() });
+    const a = answers.shift() ?? { status: 200, body: '{}' };
+    res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+    res.end(a.body);
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  const port = (server!.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, seen };
+}
+
+const client = (baseUrl: string, extra: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) =>
+  new HttpClient({ baseUrl, headers: { authorization: 'Bearer tok_secret_value' }, secrets: ['tok_secret_value'], timeoutMs: 2000, maxRetries: 4, requestsPerSecond: 1000, baseDelayMs: 5, ...extra });
+
+describe('HTTP client', () => {
+  it('retries 429 honouring Retry-After, and 5xx with backoff', async () => {
+    const s = await scripted([
+      { status: 429, body: 'slow down', headers: { 'retry-after': '1' } },
+      { status: 503, body: 'busy' },
+      { status: 200, body: '{"ok":1}' },
+    ]);
+    const c = client(s.url);
+    expect(await c.getJson('/x')).toEqual({ ok: 1 });
+    expect(c.stats).toEqual({ apiCalls: 3, retries: 2, rateLimited: 1 });
+    expect(s.seen[1].at - s.seen[0].at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('stops at once on 401 with a message that does not carry the token', async () => {
+    const s = await scripted([{ status: 401, body: '{"error":"bad token tok_secret_value"}' }]);
+    const c = client(s.url);
+    const err = await c.getJson('/x', {}, 'GET /x').catch((e) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.message).toMatch(/GET \/x: HTTP 401/);
+    expect(err.message).not.toContain('tok_secret_value');
+    expect(s.seen.length).toBe(1);
+  });
+
+  it('gives up after maxRetries and says how often it tried', async () => {
+    const s = await scripted(Array.from({ length: 5 }, () => ({ status: 500, body: 'boom' })));
+    const err = await client(s.url, { maxRetries: 2 }).getJson('/x', {}, 'GET /x').catch((e) => e);
+    expect(err.message).toMatch(/GET \/x: HTTP 500 \(gave up after 3 attempts\)/);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter(new Date(Date.now() + 5000).toUTCString())).toBeGreaterThan(3000);
+    expect(parseRetryAfter(null)).toBeNull();
+  });
+});
+
+describe('paging', () => {
+  it('turns a timestamp cursor into "<= last" by adding one nanosecond', () => {
+    expect(nextNanosecond('2026-11-15T10:00:00.123456789Z')).toBe('2026-11-15T10:00:00.123456790Z');
+    expect(nextNanosecond('2026-11-15T10:00:00.999999999Z')).toBe('2026-11-15T10:00:01.000000000Z');
+    expect(nextNanosecond('2026-11-15T10:00:00Z')).toBe('2026-11-15T10:00:00.000000001Z');
+    expect(nextNanosecond('2026-11-15T12:00:00.5+02:00')).toBe('2026-11-15T10:00:00.500000001Z');
+  });
+
+  it('pages a timestamp cursor from the last item, not the server cursor', async () => {
+    const same = '2026-11-15T10:00:00.000000005Z';
+    const s = await scripted([{ status: 200, body: JSON.stringify({ data: [{ id: 'a', created_at: '2026-11-15T10:00:01Z' }, { id: 'b', created_at: same }], next_cursor: same, has_more: true }) }]);
+    const page = await fetchPage(
+      client(s.url),
+      { endpoint: 'list', path: '/runs', items: 'data', paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: 2 } },
+      { source: {} as never, since: 0, now: 0 },
+      {},
+      undefined,
+    );
+    expect(page.next).toEqual({ cursor: '2026-11-15T10:00:00.000000006Z' });
+  });
+
+  it('overlaps offset pages', async () => {
+    const s = await scripted([{ status: 200, body: JSON.stringify({ data: { items: [1, 2, 3, 4], hasMore: true } }) }]);
+    const page = await fetchPage(
+      client(s.url),
+      { endpoint: 'list', path: '/runs', items: 'data.items', paging: { style: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 4, hasMore: 'data.hasMore', overlap: 1 } },
+      { source: {} as never, since: 0, now: 0 },
+      {},
+      { offset: 8 },
+    );
+    expect(page.next).toEqual({ offset: 11 });
+    expect(s.seen[0].url).toBe('/runs?limit=4&offset=8');
+  });
+});
+
+describe('scrubbing', () => {
+  it('replaces credential-bearing fields and known secrets', () => {
+    const out = scrub({ headers: { Authorization: 'Bearer ghp_abcdef123456', 'X-Api-Key': 'k_123456789', Accept: 'json' }, note: 'used tok_secret_value here' }, ['tok_secret_value']);
+    expect(out).toEqual({ headers: { Authorization: '[REDACTED]', 'X-Api-Key': '[REDACTED]', Accept: 'json' }, note: 'used [REDACTED] here' });
+    expect(scrubText('Authorization: Bearer abcdefghijkl')).toBe('Authorization: Bearer [REDACTED]');
+  });
+});
