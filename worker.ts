@@ -24,7 +24,8 @@ export interface WorkerDeps {
   client: ClickHouseClient;
   env?: NodeJS.ProcessEnv;
   taskQueue?: string;
-  /** Extra activities (tests). */
+  /** How much work one paging activity call does before handing back to the workflow. */
+  budget?: { maxPages: number; maxMs: number };
   workerOptions?: Partial<WorkerOptions>;
 }
 
@@ -38,7 +39,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows/index.ts'),
-    activities: createActivities({ client: deps.client, config: deps.config, env: deps.env }),
+    activities: createActivities({ client: deps.client, config: deps.config, env: deps.env, budget: deps.budget }),
     ...deps.workerOptions,
   });
 }

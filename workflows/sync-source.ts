@@ -37,6 +37,8 @@ export interface SyncInput {
   source: string;
   /** Set when the workflow continued as new in the middle of a long backfill. */
   progress?: SyncProgress;
+  /** History length past which the workflow continues as new (default 5000). */
+  historyLimit?: number;
 }
 
 export interface SyncResult {
@@ -91,7 +93,7 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
         else p.after = r.after;
       }
       // Long backfills: start a fresh history before it grows large.
-      if (p.phase !== 'done' && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5_000)) {
+      if (p.phase !== 'done' && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.historyLimit ?? 5_000))) {
         carryOn = true;
         break;
       }
@@ -101,7 +103,7 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
     await bookkeeping.finishSync({ source: input.source, syncId: p.syncId, startedAt: p.startedAt, status: 'failed', counts: p.counts, watermark: p.watermark, newest: null, oldestFailure: null, error: message });
     throw ApplicationFailure.nonRetryable(`sync of ${input.source} failed: ${message}`, 'SyncFailed');
   }
-  if (carryOn) return continueAsNew<typeof syncSource>({ source: input.source, progress: p });
+  if (carryOn) return continueAsNew<typeof syncSource>({ source: input.source, progress: p, historyLimit: input.historyLimit });
 
   const done = await bookkeeping.finishSync({
     source: input.source,

@@ -21,7 +21,7 @@ export interface Harness {
   client: Client;
   taskQueue: string;
   /** Runs one sync of `source` through Temporal and returns its result. */
-  sync(source: string): Promise<SyncResult>;
+  sync(source: string, input?: { historyLimit?: number; workflowId?: string }): Promise<SyncResult>;
   /** Runs one sync expected to fail; returns the root failure message. */
   syncFailure(source: string): Promise<string>;
   query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
@@ -32,7 +32,7 @@ export interface Harness {
  * A real worker on the shared Temporal dev server, bound to a fresh chDB directory.
  * Only provider APIs are simulated; Temporal and ClickHouse are the real engines.
  */
-export async function startHarness(opts: { sources: unknown[]; env: Record<string, string> }): Promise<Harness> {
+export async function startHarness(opts: { sources: unknown[]; env: Record<string, string>; budget?: { maxPages: number; maxMs: number } }): Promise<Harness> {
   const address = inject('temporalAddress');
   const dataDir = mkdtempSync(join(tmpdir(), 'runsync-test-'));
   const taskQueue = `test-${randomUUID()}`;
@@ -42,13 +42,17 @@ export async function startHarness(opts: { sources: unknown[]; env: Record<strin
   installTemporalRuntime();
   const native = await NativeConnection.connect({ address });
   const env = opts.env;
-  const worker: Worker = await createWorker({ connection: native, config, client: warehouse.client, env, taskQueue });
+  const worker: Worker = await createWorker({ connection: native, config, client: warehouse.client, env, taskQueue, budget: opts.budget });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
 
-  const execute = (source: string) =>
-    client.workflow.execute('syncSource', { taskQueue, workflowId: `test-sync-${source}-${randomUUID()}`, args: [{ source }] }) as Promise<SyncResult>;
+  const execute = (source: string, input: { historyLimit?: number; workflowId?: string } = {}) =>
+    client.workflow.execute('syncSource', {
+      taskQueue,
+      workflowId: input.workflowId ?? `test-sync-${source}-${randomUUID()}`,
+      args: [{ source, historyLimit: input.historyLimit }],
+    }) as Promise<SyncResult>;
 
   return {
     config,
@@ -56,7 +60,7 @@ export async function startHarness(opts: { sources: unknown[]; env: Record<strin
     warehouse,
     client,
     taskQueue,
-    sync: execute,
+    sync: (source, input) => execute(source, input),
     async syncFailure(source) {
       try {
         await execute(source);

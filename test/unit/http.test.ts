@@ -41,7 +41,7 @@ describe('HTTP client', () => {
   it('stops at once on 401 with a message that does not carry the token', async () => {
     const s = await scripted([{ status: 401, body: '{"error":"bad token tok_secret_value"}' }]);
     const c = client(s.url);
-    const err = await c.getJson('/x', {}, 'GET /x').catch((e) => e);
+    const err: any = await c.getJson("/x", {}, "GET /x").catch((e) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err.message).toMatch(/GET \/x: HTTP 401/);
     expect(err.message).not.toContain('tok_secret_value');
@@ -50,7 +50,7 @@ describe('HTTP client', () => {
 
   it('gives up after maxRetries and says how often it tried', async () => {
     const s = await scripted(Array.from({ length: 5 }, () => ({ status: 500, body: 'boom' })));
-    const err = await client(s.url, { maxRetries: 2 }).getJson('/x', {}, 'GET /x').catch((e) => e);
+    const err: any = await client(s.url, { maxRetries: 2 }).getJson("/x", {}, "GET /x").catch((e) => e);
     expect(err.message).toMatch(/GET \/x: HTTP 500 \(gave up after 3 attempts\)/);
   });
 
