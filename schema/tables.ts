@@ -1,0 +1,208 @@
+/**
+ * Typed views of the warehouse relations for Kysely, kept next to the SQL that
+ * creates them (migrations/0002_contract_views.sql, 0100_metrics.sql).
+ *
+ * Types are what the JSON answer carries: DateTime64/Date come back as text
+ * ('2026-11-16 08:00:00.000', '2026-11-16'); 64-bit integers come back as
+ * numbers because warehouse/kysely.ts asks for unquoted 64-bit integers.
+ * Filters may pass a `Date` where a time is compared.
+ */
+import type { ColumnType } from 'kysely';
+
+/** DateTime64(3, 'UTC'): read as text, compared with a Date or the same text. */
+export type DateTime = ColumnType<string, Date | string, Date | string>;
+export type NullableDateTime = ColumnType<string | null, Date | string | null, Date | string | null>;
+/** Date: read as 'YYYY-MM-DD'. */
+export type DateOnly = ColumnType<string, Date | string, Date | string>;
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'continued' | 'unknown';
+
+export const TERMINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'continued'] as const;
+
+export interface RunsTable {
+  source: string;
+  run_id: string;
+  provider: string;
+  workflow_id: string;
+  workflow_name: string;
+  workflow_version: string;
+  status: RunStatus;
+  provider_status: string;
+  is_terminal: number;
+  created_at: NullableDateTime;
+  started_at: NullableDateTime;
+  finished_at: NullableDateTime;
+  updated_at: NullableDateTime;
+  queue_ms: number | null;
+  duration_ms: number | null;
+  total_ms: number | null;
+  trigger: string;
+  triggered_by: string;
+  parent_run_id: string;
+  retry_of_run_id: string;
+  error: string;
+  cost: number | null;
+  is_test: number;
+  attributes: Record<string, string>;
+  first_seen_at: DateTime;
+  synced_at: DateTime;
+  fingerprint: string;
+  sync_id: string;
+}
+
+export interface StepsTable {
+  source: string;
+  run_id: string;
+  step_id: string;
+  provider: string;
+  step_ref: string;
+  attempt: number;
+  status: RunStatus;
+  provider_status: string;
+  is_terminal: number;
+  started_at: NullableDateTime;
+  finished_at: NullableDateTime;
+  duration_ms: number | null;
+  error: string;
+  attributes: Record<string, string>;
+  synced_at: DateTime;
+}
+
+export interface EventsTable {
+  source: string;
+  run_id: string;
+  event_id: string;
+  provider: string;
+  seq: number;
+  event_type: string;
+  occurred_at: NullableDateTime;
+  step_ref: string;
+  message: string;
+  data: string;
+  synced_at: DateTime;
+}
+
+export interface LinksTable {
+  source: string;
+  run_id: string;
+  url: string;
+  provider: string;
+  label: string;
+  icon: string;
+  added_at: NullableDateTime;
+  synced_at: DateTime;
+}
+
+export interface SyncRunsTable {
+  source: string;
+  sync_id: string;
+  provider: string;
+  started_at: DateTime;
+  finished_at: NullableDateTime;
+  status: 'running' | 'succeeded' | 'failed';
+  pages: number;
+  api_calls: number;
+  runs_new: number;
+  runs_updated: number;
+  rows_written: number;
+  retries: number;
+  rate_limited: number;
+  quarantined: number;
+  error: string;
+  watermark_before: NullableDateTime;
+  watermark_after: NullableDateTime;
+}
+
+export interface SyncStateTable {
+  source: string;
+  watermark: NullableDateTime;
+  last_sync_id: string;
+  updated_at: DateTime;
+  version: number;
+}
+
+export interface QuarantineTable {
+  source: string;
+  received_at: DateTime;
+  provider: string;
+  sync_id: string;
+  endpoint: string;
+  record_key: string;
+  severity: 'error' | 'warning';
+  reason: string;
+  payload: string;
+}
+
+/** Shared columns of the failure-rate views. */
+export interface RateColumns {
+  source: string;
+  workflow_id: string;
+  provider: string;
+  workflow_name: string;
+  runs: number;
+  succeeded: number;
+  failed: number;
+  timed_out: number;
+  cancelled: number;
+  continued: number;
+  failure_rate: number | null;
+  p50_duration_ms: number | null;
+  p95_duration_ms: number | null;
+}
+
+export interface FailureRatesDailyView extends RateColumns {
+  day: DateOnly;
+}
+
+export interface FailureRatesWeeklyView extends RateColumns {
+  /** The Monday of the ISO week (UTC). */
+  week: DateOnly;
+}
+
+export interface StepFailureRatesDailyView extends RateColumns {
+  day: DateOnly;
+  step_ref: string;
+}
+
+export interface SyncHealthView {
+  source: string;
+  provider: string;
+  last_sync_at: string | null;
+  last_sync_status: string;
+  last_success_at: string | null;
+  freshness_s: number | null;
+  runs: number;
+  open_runs: number;
+  quarantined_1d: number;
+  warnings_1d: number;
+  sync_failures_1d: number;
+  sync_failures_7d: number;
+  last_error: string;
+  last_error_at: string | null;
+}
+
+export interface ReportsTable {
+  week: DateOnly;
+  source: string;
+  format: 'md' | 'html';
+  generated_at: DateTime;
+  path: string;
+  summary: string;
+  body: string;
+  version: number;
+}
+
+export interface Database {
+  runs: RunsTable;
+  steps: StepsTable;
+  events: EventsTable;
+  links: LinksTable;
+  sync_runs: SyncRunsTable;
+  sync_state: SyncStateTable;
+  quarantine: QuarantineTable;
+  failure_rates_daily: FailureRatesDailyView;
+  failure_rates_weekly: FailureRatesWeeklyView;
+  step_failure_rates_daily: StepFailureRatesDailyView;
+  sync_health: SyncHealthView;
+  reports: ReportsTable;
+}
