@@ -7,8 +7,8 @@ import { execSync } from 'node:child_process';
 const marker = 'node_modules/.package-lock.json';
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs;
 if (stale) {
-  process.stderr.write('installing npm packages (npm ci)…\n');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  process.stderr.write('installing npm packages…\n');
+  execSync('npm install --no-audit --no-fund', { stdio: 'inherit' });
 }
 const { register } = await import('tsx/esm/api');
 register();
