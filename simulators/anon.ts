@@ -154,8 +154,13 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
         {
           method: 'GET', path: base + list.path,
           handler: (ctx) => {
-            const rows = allRuns(world);
-            const corruptAll = (items: { json: AnonRun }[]) => items.map(({ json }) => ctx.maybeCorrupt(json, json.id, (c) => corrupt(c, nth())));
+            const now = world.clock.now();
+            const rows = sortedRuns(world).filter((r) => r.createdAt <= now);
+            const corruptAll = (items: WorldRun[]) =>
+              items.map((r) => {
+                const json = runJson(world, r);
+                return ctx.maybeCorrupt(json, json.id, (c) => corrupt(c, nth()));
+              });
             if (list.style === 'page') {
               const page = intParam(ctx.q(list.params.page), 1);
               const size = intParam(ctx.q(list.params.pageSize), list.defaultLimit);
@@ -176,7 +181,7 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
             if (c) {
               const key = decodeCursor(c);
               if (!key) return msg(400, 'invalid cursor');
-              rest = rows.filter((r) => cmp(r.run, key) > 0);
+              rest = rows.filter((r) => cmp(r, key) > 0);
             }
             const page = rest.slice(0, n);
             const more = rest.length > n;
@@ -184,7 +189,7 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
               status: 200,
               json: {
                 [list.fields.items]: corruptAll(page),
-                [list.fields.nextCursor]: more ? encodeCursor(page[page.length - 1].run) : null,
+                [list.fields.nextCursor]: more ? encodeCursor(page[page.length - 1]) : null,
               },
             };
           },
@@ -233,10 +238,14 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
     };
   }
 
+  function sortedRuns(world: World): WorldRun[] {
+    return world.sorted('anon', (a, b) => cmp(a, { c: b.createdAt, id: b.id }));
+  }
+
   function allRuns(world: World): { run: WorldRun; json: AnonRun }[] {
-    return world
-      .existing()
-      .sort((a, b) => cmp(a, { c: b.createdAt, id: b.id }))
+    const now = world.clock.now();
+    return sortedRuns(world)
+      .filter((r) => r.createdAt <= now)
       .map((run) => ({ run, json: runJson(world, run) }));
   }
 

@@ -211,10 +211,11 @@ export async function startB3osSimulator(opts: B3osSimulatorOptions = {}): Promi
               pendingInsert = 0;
               for (let i = 0; i < n; i++) world.createRun({ workflow: wf });
             }
-            let rows = allRuns(world).filter((r) => r.run.workflow === wf);
-            if (status) rows = rows.filter((r) => r.json.status === status);
-            const page = rows.slice(p.offset, p.offset + p.limit);
-            const items = page.map((r) => ctx.maybeCorrupt(r.json, r.json.id, (c) => corrupt(c, nth())));
+            const now = world.clock.now();
+            let rows = sortedRuns(world).filter((r) => r.workflow === wf && r.createdAt <= now);
+            if (status) rows = rows.filter((r) => runJson(world, r).status === status);
+            const page = rows.slice(p.offset, p.offset + p.limit).map((r) => runJson(world, r));
+            const items = page.map((r) => ctx.maybeCorrupt(r, r.id, (c) => corrupt(c, nth())));
             return env(200, { hasMore: p.offset + page.length < rows.length, items, limit: p.limit, offset: p.offset }, 'success');
           },
         },
@@ -313,11 +314,16 @@ export async function startB3osSimulator(opts: B3osSimulatorOptions = {}): Promi
     };
   }
 
+  /** Newest startedAt first, then id descending (cached; startedAt never changes). */
+  function sortedRuns(world: World): WorldRun[] {
+    return world.sorted('b3os', (a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  }
+
   function allRuns(world: World) {
-    return world
-      .existing()
-      .map((run) => ({ run, json: runJson(world, run) }))
-      .sort((a, b) => b.run.createdAt - a.run.createdAt || (a.run.id < b.run.id ? 1 : a.run.id > b.run.id ? -1 : 0));
+    const now = world.clock.now();
+    return sortedRuns(world)
+      .filter((r) => r.createdAt <= now)
+      .map((run) => ({ run, json: runJson(world, run) }));
   }
 
   const sim: B3osSimulator = {

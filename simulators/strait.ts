@@ -222,17 +222,30 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
           cursor = parseRfc3339Ns(cursorRaw);
           if (cursor === null) return jsonErr(400, 'invalid cursor');
         }
-        let rows = allRuns(world);
-        if (workflowFilter) rows = rows.filter((r) => r.json.workflow_id === workflowFilter);
-        if (status) rows = rows.filter((r) => r.json.status === status);
-        if (tagKey) rows = rows.filter((r) => r.json.tags?.[tagKey] !== undefined && (tagValue === undefined || r.json.tags[tagKey] === tagValue));
-        if (cursor !== null) rows = rows.filter((r) => r.ns < cursor!);
-        const page = rows.slice(0, limit);
-        const hasMore = rows.length > limit;
-        const data = page.map((r) => ctx.maybeCorrupt(r.json, r.json.id, (c) => corruptRun(c, nth())));
+        // Walk the cached created_at DESC order and serialise only what the page needs.
+        const now = world.clock.now();
+        const page: StraitRun[] = [];
+        let hasMore = false;
+        for (const run of sortedRuns(world)) {
+          if (run.createdAt > now) continue;
+          if (cursor !== null && toNs(run.createdAt, run.subNs) >= cursor) continue;
+          if (workflowFilter && wfIds.get(run.workflow.key)!.id !== workflowFilter) continue;
+          if (tagKey) {
+            const tags = (run.meta as unknown as StraitMeta).tags;
+            if (tags?.[tagKey] === undefined || (tagValue !== undefined && tags[tagKey] !== tagValue)) continue;
+          }
+          const json = runJson(world, run);
+          if (status && json.status !== status) continue;
+          if (page.length === limit) {
+            hasMore = true;
+            break;
+          }
+          page.push(json);
+        }
+        const data = page.map((r) => ctx.maybeCorrupt(r, r.id, (c) => corruptRun(c, nth())));
         const body: Record<string, unknown> = { data, has_more: hasMore };
         // next_cursor is present only while there is more (the code's omitempty).
-        if (hasMore) body.next_cursor = page[page.length - 1].json.created_at;
+        if (hasMore) body.next_cursor = page[page.length - 1].created_at;
         return { status: 200, json: body };
       };
       const routes: RouteDef[] = [
@@ -326,11 +339,21 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
     return reorder(out, RUN_KEYS);
   }
 
-  function allRuns(world: World): { run: WorldRun; json: StraitRun; ns: bigint }[] {
-    return world
-      .existing()
-      .map((run) => ({ run, json: runJson(world, run), ns: toNs(run.createdAt, run.subNs) }))
-      .sort((a, b) => (a.ns === b.ns ? (a.run.id < b.run.id ? 1 : a.run.id > b.run.id ? -1 : 0) : a.ns < b.ns ? 1 : -1));
+  /** created_at DESC, id DESC (deterministic tie-break). */
+  function sortedRuns(world: World): WorldRun[] {
+    return world.sorted('strait', (a, b) => {
+      const na = toNs(a.createdAt, a.subNs);
+      const nb = toNs(b.createdAt, b.subNs);
+      if (na !== nb) return na < nb ? 1 : -1;
+      return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+    });
+  }
+
+  function allRuns(world: World): { run: WorldRun; json: StraitRun }[] {
+    const now = world.clock.now();
+    return sortedRuns(world)
+      .filter((run) => run.createdAt <= now)
+      .map((run) => ({ run, json: runJson(world, run) }));
   }
 
   function stepRows(world: World, run: WorldRun): { json: StraitStep; ns: bigint }[] {

@@ -261,11 +261,12 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
             }
             const wfFilter = ctx.q('workflow_id');
             const trigger = ctx.q('trigger');
-            let rows = allRows(world).filter(({ run, json, closeMs }) => {
+            let rows = allRows(world).filter(({ run, status, closeMs }) => {
               const startMs = run.createdAt;
-              if (wfFilter && !json.id.startsWith(wfFilter)) return false;
-              if (trigger && json.trigger_type !== trigger) return false;
-              if (statuses.length && !statuses.includes(json.status)) return false;
+              const m = run.meta as unknown as TcMeta;
+              if (wfFilter && !m.execId.startsWith(wfFilter)) return false;
+              if (trigger && m.trigger !== trigger) return false;
+              if (statuses.length && !statuses.includes(status)) return false;
               if (times.start_time_from !== undefined && startMs < times.start_time_from) return false;
               if (times.start_time_to !== undefined && startMs > times.start_time_to) return false;
               if (times.close_time_from !== undefined && (closeMs === null || closeMs < times.close_time_from)) return false;
@@ -291,7 +292,10 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
               hasMore = rows.length > before.length;
             }
             rows = [];
-            const items = page.map((r) => ctx.maybeCorrupt(r.json, `${r.json.id}#${r.json.run_id}`, (c) => corrupt(c, nth())));
+            const items = page.map((r) => {
+              const json = rowJson(world, r.run, r.v);
+              return ctx.maybeCorrupt(json, `${json.id}#${json.run_id}`, (c) => corrupt(c, nth()));
+            });
             return {
               status: 200,
               json: {
@@ -519,16 +523,21 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
     return [run.createdAt, (run.meta as unknown as TcMeta).execId, run.id];
   }
 
-  function allRows(world: World) {
-    return world
-      .existing()
-      .filter((r) => visible(world, r))
-      .map((run) => {
-        const v = world.view(run);
-        const ev = events(world, run, v);
-        return { run, json: baseJson(world, run, v, ev.length), closeMs: v.finishedAt };
-      })
-      .sort((a, b) => cmpKey(keyOf(a.run), keyOf(b.run)));
+  /** Visible runs in search order with their current view; JSON is built only for the page. */
+  function allRows(world: World): { run: WorldRun; v: RunView; status: TracecatStatus; closeMs: number | null }[] {
+    const now = world.clock.now();
+    const out: { run: WorldRun; v: RunView; status: TracecatStatus; closeMs: number | null }[] = [];
+    for (const run of world.sorted('tracecat', (a, b) => cmpKey(keyOf(a), keyOf(b)))) {
+      if (run.createdAt > now) continue;
+      const v = world.view(run);
+      if (v.finishedAt !== null && v.finishedAt < now - retentionMs) continue;
+      out.push({ run, v, status: mapStatus(v), closeMs: v.finishedAt });
+    }
+    return out;
+  }
+
+  function rowJson(world: World, run: WorldRun, v: RunView): TracecatExecution {
+    return baseJson(world, run, v, events(world, run, v).length);
   }
 
   const world = built.world;

@@ -227,7 +227,16 @@ export class World {
 
   /** Run `fn` when simulated time reaches `at` (immediately on the next advance if already past). */
   schedule(at: number, fn: () => void): void {
-    this.queue.push({ at, seq: this.seq++, fn });
+    // keep the queue sorted by (at, seq): binary insertion, pop from the front
+    const item = { at, seq: this.seq++, fn };
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queue[mid].at <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, item);
   }
 
   advance(ms: number): void {
@@ -236,15 +245,8 @@ export class World {
   }
 
   private runUntil(target: number): void {
-    for (;;) {
-      let best = -1;
-      for (let i = 0; i < this.queue.length; i++) {
-        const q = this.queue[i];
-        if (q.at > target) continue;
-        if (best < 0 || q.at < this.queue[best].at || (q.at === this.queue[best].at && q.seq < this.queue[best].seq)) best = i;
-      }
-      if (best < 0) break;
-      const [item] = this.queue.splice(best, 1);
+    while (this.queue.length > 0 && this.queue[0].at <= target) {
+      const item = this.queue.shift()!;
       if (item.at > this.clock.now()) this.clock.set(item.at);
       item.fn();
     }
@@ -410,6 +412,21 @@ export class World {
     run.error = error;
     run.overrides = run.overrides.filter((o) => o.at <= now);
     if (raw) run.overrides.push({ at: now, status, raw, error });
+  }
+
+  private sortCache = new Map<string, { n: number; rows: WorldRun[] }>();
+
+  /**
+   * All runs (future-dated ones included: callers filter on createdAt) sorted by
+   * an immutable key, cached until a run is added. Lets list endpoints serialise
+   * only the page they answer.
+   */
+  sorted(name: string, cmp: (a: WorldRun, b: WorldRun) => number): WorldRun[] {
+    const c = this.sortCache.get(name);
+    if (c && c.n === this.runs.length) return c.rows;
+    const rows = [...this.runs].sort(cmp);
+    this.sortCache.set(name, { n: this.runs.length, rows });
+    return rows;
   }
 
   /** Runs that exist now, in creation order. */
