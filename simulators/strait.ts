@@ -168,6 +168,9 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
     opts,
     defaultTokens: ['strait_test_token'],
     workflows: WORKFLOWS,
+    // ASSUMPTION: the limit itself is not documented; a generous default keeps the
+    // documented X-RateLimit-* headers on every answer without getting in the way.
+    defaultRateLimit: { limit: 100_000, windowMs: 60_000 },
     hooks: {
       makeId: (rng) => rng.uuid(),
       decorate: (run, world, input) => {

@@ -129,7 +129,7 @@ export interface RateDecision {
 
 /** Per-key limiter on real wall time (the only place wall time is used, besides autoAdvance). */
 export class RateLimiter {
-  private hits = new Map<string, number[]>();
+  private hits = new Map<string, { t: number[]; head: number }>();
   private fixed = new Map<string, { windowStart: number; count: number }>();
 
   check(key: string, rl: RateLimitOptions, now: number = performance.now()): RateDecision {
@@ -146,12 +146,22 @@ export class RateLimiter {
       w.count++;
       return { allowed: true, limit: rl.limit, remaining: rl.limit - w.count, retryAfterMs: 0 };
     }
-    const list = (this.hits.get(key) ?? []).filter((t) => t > now - rl.windowMs);
-    this.hits.set(key, list);
-    if (list.length >= rl.limit) {
-      return { allowed: false, limit: rl.limit, remaining: 0, retryAfterMs: list[0] + rl.windowMs - now };
+    // hits are in time order: drop expired ones from the head (amortised O(1) per request)
+    let h = this.hits.get(key);
+    if (!h) {
+      h = { t: [], head: 0 };
+      this.hits.set(key, h);
     }
-    list.push(now);
-    return { allowed: true, limit: rl.limit, remaining: rl.limit - list.length, retryAfterMs: 0 };
+    while (h.head < h.t.length && h.t[h.head] <= now - rl.windowMs) h.head++;
+    if (h.head > 1024 && h.head * 2 > h.t.length) {
+      h.t = h.t.slice(h.head);
+      h.head = 0;
+    }
+    const count = h.t.length - h.head;
+    if (count >= rl.limit) {
+      return { allowed: false, limit: rl.limit, remaining: 0, retryAfterMs: h.t[h.head] + rl.windowMs - now };
+    }
+    h.t.push(now);
+    return { allowed: true, limit: rl.limit, remaining: rl.limit - count - 1, retryAfterMs: 0 };
   }
 }

@@ -34,6 +34,7 @@ describe('strait simulator', () => {
     expect(b.status).toBe(401);
     const c = await get(listUrl(s), s.token);
     expect(c.status).toBe(200);
+    expect(c.headers.get('x-ratelimit-limit')).toBe('100000'); // default limit, headers on every answer
     expect(s.requests.map((r) => r.status)).toEqual([401, 401, 200]);
     expect(s.requests[2].query.project_id).toBe('proj_demo');
   });
