@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { scrubText } from './redact.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -20,6 +21,24 @@ export function setLogLevel(level: Level): void {
 }
 export function setLogSink(fn: (line: string) => void): void {
   sink = fn;
+}
+
+/** Log lines go to stderr and are appended to a file (the data directory's runsync.log). */
+export function logToFile(path: string): void {
+  const stderr = (line: string) => process.stderr.write(line + '\n');
+  try {
+    appendFileSync(path, '');
+  } catch {
+    // Reported by the first command that needs the directory.
+  }
+  sink = (line) => {
+    stderr(line);
+    try {
+      appendFileSync(path, line + '\n');
+    } catch {
+      // A full or read-only disk must not stop a sync over a log line.
+    }
+  };
 }
 
 export interface Logger {
