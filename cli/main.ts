@@ -6,9 +6,10 @@ import { syncCommand } from './commands/sync.js';
 import { migrateCommand } from './commands/migrate.js';
 import { statusCommand } from './commands/status.js';
 import { sqlCommand } from './commands/sql.js';
+import { reportCommand } from './commands/report.js';
 import { ConfigError } from '../config/load.js';
 
-export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, migrateCommand, statusCommand, sqlCommand];
+export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, migrateCommand, statusCommand, sqlCommand, reportCommand];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
