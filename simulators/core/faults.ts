@@ -13,6 +13,8 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** How many matching requests this fault hits. */
   times: number;
+  /** Matching requests to let through before the fault starts (e.g. fail only the second page). */
+  after?: number;
   /** Real milliseconds to wait before answering (slow upstream). */
   delayMs?: number;
   /** Raw body to send instead of the provider's own error JSON. */
@@ -37,6 +39,7 @@ export interface MalformedRecord {
 
 interface ActiveFault extends FaultSpec {
   left: number;
+  skip: number;
 }
 
 interface MalformedPlan {
@@ -55,7 +58,7 @@ export class FaultPlan {
 
   add(spec: FaultSpec): void {
     if (!(spec.times > 0)) throw new Error('fault needs times > 0');
-    this.faults.push({ ...spec, left: spec.times });
+    this.faults.push({ ...spec, left: spec.times, skip: spec.after ?? 0 });
   }
 
   /** The next `n` list items or detail answers (optionally only on matching paths) get a corrupted record. */
@@ -87,6 +90,10 @@ export class FaultPlan {
   take(path: string): FaultSpec | null {
     for (const f of this.faults) {
       if (f.left > 0 && (!f.path || testRe(f.path, path))) {
+        if (f.skip > 0) {
+          f.skip--;
+          continue;
+        }
         f.left--;
         this.faults = this.faults.filter((x) => x.left > 0);
         return f;
