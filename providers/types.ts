@@ -44,9 +44,13 @@ export interface Collection {
 
 export interface ListStream {
   name: string;
-  collection: Collection;
-  /** Newest-first listings without a server-side time filter stop once items fall below `since`. */
-  stopBelow?: (item: any) => number | null;
+  /** A collection, or one built from the source (paging set by configuration: Anon's undocumented list). */
+  collection: Collection | ((source: SourceConfig) => Collection);
+  /**
+   * Newest-first listings without a server-side time filter stop once items fall below `since`.
+   * Returns null when the item (or the source's configuration) gives no basis to stop.
+   */
+  stopBelow?: (item: any, source: SourceConfig) => number | null;
   /** Runs listed under each item of a parent collection (B3OS: workflows → runs); `{parent}` in the child path. */
   parents?: { collection: Collection; id: (item: any) => string };
 }
@@ -82,6 +86,10 @@ export interface ProviderDefinition {
   listItemIsDetail?: boolean;
   children?: ChildCollection[];
 
-  /** Flattens one run's answers into warehouse records. */
+  /**
+   * Flattens one run's answers into warehouse records. Also called with a bare list item and
+   * no children when the detail endpoint answered with another run than the one listed
+   * (Tracecat: detail by id returns the latest run of that id).
+   */
   toBundle: (input: { run: any; children: Record<string, any[]>; source: SourceConfig }) => RunBundle;
 }

@@ -1,11 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { z } from 'zod';
 import type { SourceConfig } from '../config/schema.js';
-import type { ProviderDefinition, ListContext } from '../providers/types.js';
+import type { ProviderDefinition, ListContext, ListStream, Collection } from '../providers/types.js';
 import type { HttpClient } from '../http/client.js';
 import { AuthError, HttpError } from '../http/errors.js';
 import { fetchPage, fillPath, pick, type PageState } from '../http/paging.js';
-import { scrub } from '../core/redact.js';
+import { scrub, scrubText } from '../core/redact.js';
 import { parseDuration, toCh } from '../core/time.js';
 import type { Logger } from '../core/log.js';
 import { RowWriter } from '../warehouse/writer.js';
@@ -75,6 +75,8 @@ export class SourceSync {
   private readonly now: () => number;
   private counts: SyncCounts = zeroCounts();
   private readonly seen = new Set<string>();
+  /** Runs this sync already wrote, with their change marker (a detail answer may bring another run than the one asked for). */
+  private readonly written = new Map<string, string>();
   private newest: number | null = null;
   private oldestFailure: number | null = null;
 
@@ -125,10 +127,13 @@ export class SourceSync {
       }
 
       const vars: Record<string, string> = cur.parents ? { parent: cur.parents[cur.parentIndex ?? 0] } : {};
-      const page = await fetchPage(this.d.http, stream.collection, ctx, vars, cur.page);
+      const coll = streamCollection(stream, this.d.source);
+      const page = await fetchPage(this.d.http, coll, ctx, vars, cur.page);
       this.counts.pages++;
       pages++;
-      const belowWindow = await this.processListItems(page.items, stream.collection.endpoint, stream.stopBelow, since);
+      const source = this.d.source;
+      const stopBelow = stream.stopBelow ? (item: any) => stream.stopBelow!(item, source) : undefined;
+      const belowWindow = await this.processListItems(page.items, coll.endpoint, stopBelow, since);
       await this.writer.flush();
 
       let next: ListingCursor | null;
@@ -137,7 +142,7 @@ export class SourceSync {
       else next = cur.stream + 1 < streams.length ? { stream: cur.stream + 1 } : null;
       cur = next;
       // The cursor moves on only after this page's rows are written.
-      this.d.heartbeat({ phase: 'list', cursor: cur, counts: this.snapshot() });
+      this.d.heartbeat({ phase: 'list', cursor: cur, counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure });
     }
     return { cursor: cur, counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure };
   }
@@ -170,7 +175,10 @@ export class SourceSync {
       valid.map((v) => v.key),
     );
     const settleSince = this.now() - parseDuration(this.d.source.settle);
-    const todo = valid.filter((v) => needsFetch(def.fingerprint(v.item), known.get(v.key), settleSince));
+    const todo = valid.filter((v) => {
+      const fp = def.fingerprint(v.item);
+      return this.written.get(v.key) !== fp && needsFetch(fp, known.get(v.key), settleSince);
+    });
     await mapLimit(todo, this.d.concurrency ?? 4, async (v) => {
       const ok = await this.syncRun(v.key, v.item, known.get(v.key), endpoint);
       if (!ok && v.time !== null) this.oldestFailure = this.oldestFailure === null ? v.time : Math.min(this.oldestFailure, v.time);
@@ -210,8 +218,27 @@ export class SourceSync {
   /** Fetches and writes one run. Returns false when it could not (quarantined or failed); auth errors stop the source. */
   private async syncRun(key: string, listItem: unknown, known: KnownRun | undefined, endpoint: string): Promise<boolean> {
     try {
-      const bundle = await this.fetchRun(key, listItem);
-      await this.writeBundle(bundle, known);
+      const fetched = await this.fetchRun(key, listItem);
+      const got = fetched.bundle.run.run_id;
+      if (got === key) {
+        await this.writeBundle(fetched, known);
+        return true;
+      }
+      // The detail endpoint answered with another run (Tracecat: detail by id is the latest
+      // run of that id, after a reset a different one). That run is written under its own
+      // key; the listed run keeps what its list item says. Re-polled without a list item,
+      // it stays as it was until a listing shows it again.
+      const other = await knownRuns(this.d.client, this.name, [got]);
+      await this.writeBundle(fetched, other.get(got));
+      if (listItem === undefined) return true;
+      let bundle: RunBundle;
+      try {
+        bundle = this.d.def.toBundle({ run: listItem, children: {}, source: this.d.source });
+      } catch (e) {
+        throw new RecordError(`run ${key} could not be flattened from its list item: ${(e as Error).message}`, endpoint, key, listItem);
+      }
+      if (bundle.run.run_id !== key) throw new RecordError(`list item of run ${key} flattens to run ${bundle.run.run_id}`, endpoint, key, listItem);
+      await this.writeBundle({ runObject: listItem, bundle }, known);
       return true;
     } catch (e) {
       if (e instanceof AuthError) throw e;
@@ -283,19 +310,28 @@ export class SourceSync {
     const fingerprint = def.fingerprint(runObject);
     // A run found under another key (e.g. after a Tracecat reset) is new to the warehouse.
     const sameRun = known && known.run_id === bundle.run.run_id ? known : undefined;
-    const { row, warnings } = runRow(bundle.run, def.runStatuses, ctx, fingerprint, sameRun ? fromCh(sameRun.first_seen_at) : null);
+    // Nothing a provider hands over may carry the token into the warehouse, whatever field it sits in.
+    const secrets = this.d.secrets;
+    const run = { ...bundle.run, error: scrubText(bundle.run.error ?? '', secrets), attributes: scrubAttributes(bundle.run.attributes, secrets) };
+    const { row, warnings } = runRow(run, def.runStatuses, ctx, fingerprint, sameRun ? fromCh(sameRun.first_seen_at) : null);
     await this.writer.add('run_versions', row as unknown as Record<string, unknown>);
-    if (!sameRun) this.counts.runs_new++;
+    const again = this.written.has(bundle.run.run_id);
+    this.written.set(bundle.run.run_id, fingerprint);
+    if (again) this.counts.runs_polled++;
+    else if (!sameRun) this.counts.runs_new++;
     else if (sameRun.fingerprint !== fingerprint) this.counts.runs_updated++;
     else this.counts.runs_polled++;
     const runId = bundle.run.run_id;
     for (const w of warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
     for (const s of bundle.steps ?? []) {
-      const r = stepRow(runId, s, def.stepStatuses ?? def.runStatuses, ctx);
+      const r = stepRow(runId, { ...s, error: scrubText(s.error ?? '', secrets), attributes: scrubAttributes(s.attributes, secrets) }, def.stepStatuses ?? def.runStatuses, ctx);
       await this.writer.add('step_versions', r.row);
       for (const w of r.warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
     }
-    for (const e of bundle.events ?? []) await this.writer.add('event_versions', eventRow(runId, e, ctx));
+    for (const e of bundle.events ?? []) {
+      const clean = { ...e, message: scrubText(e.message ?? '', secrets), data: e.data === undefined || e.data === null ? e.data : scrub(e.data, secrets) };
+      await this.writer.add('event_versions', eventRow(runId, clean, ctx));
+    }
     for (const l of bundle.links ?? []) await this.writer.add('link_versions', linkRow(runId, l, ctx));
     await this.writer.add('raw_runs', {
       source: this.name,
@@ -332,6 +368,17 @@ export class SourceSync {
   async close(): Promise<void> {
     await this.writer.flush();
   }
+}
+
+/** A stream's collection for this source (built from its options when the paging is configurable). */
+export function streamCollection(stream: ListStream, source: SourceConfig): Collection {
+  return typeof stream.collection === 'function' ? stream.collection(source) : stream.collection;
+}
+
+function scrubAttributes(a: Record<string, string> | undefined, secrets: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a ?? {})) out[k] = scrubText(v, secrets);
+  return out;
 }
 
 function safeKey(def: ProviderDefinition, raw: unknown): string {
