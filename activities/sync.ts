@@ -9,9 +9,12 @@ import { SourceSync, type Budget } from '../sync/engine.js';
 import { parseDuration, toCh } from '../core/time.js';
 import { logger, registerSecret, knownSecrets } from '../core/log.js';
 import { scrubText } from '../core/redact.js';
-import { readState, writeState } from '../warehouse/queries.js';
+import { readState, writeState, writeSyncRecord } from '../warehouse/queries.js';
 import { nextVersion } from '../warehouse/version.js';
-import type { BeginResult, ListingCursor, ListingResult, RepollResult, SyncCounts } from '../sync/types.js';
+import { addCounts, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
+
+const maxOrNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+const minOrNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 
 export interface SyncActivityDeps {
   client: ClickHouseClient;
@@ -45,7 +48,16 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return s;
   }
 
-  function engine(source: SourceConfig, syncId: string): SourceSync {
+  /**
+   * Progress reported by a previous attempt of this activity, and what it had counted:
+   * a retry resumes there and reports the attempts' totals.
+   */
+  function priorProgress<T extends { phase?: string }>(phase: string): (T & { counts?: SyncCounts; newest?: number | null; oldestFailure?: number | null }) | undefined {
+    const hb = Context.current().info.heartbeatDetails as (T & { counts?: SyncCounts }) | undefined;
+    return hb?.phase === phase ? hb : undefined;
+  }
+
+  function engine(source: SourceConfig, syncId: string, prior?: { counts?: SyncCounts; [k: string]: unknown }): SourceSync {
     const token = sourceToken(source, env);
     registerSecret(token);
     const def = providerDefinition(source.provider);
@@ -58,8 +70,10 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       maxRetries: source.maxRetries,
       requestsPerSecond: source.rateLimit,
       envelope: def.envelope,
-      onWait: (ms, reason) => ctx.heartbeat({ waiting: ms, reason: scrubText(reason, [token]) }),
+      // A wait's heartbeat repeats the last progress, so a retry after it still resumes there.
+      onWait: (ms, reason) => ctx.heartbeat({ ...progress, waiting: ms, reason: scrubText(reason, [token]) }),
     });
+    let progress: Record<string, unknown> = prior ? { ...prior } : {};
     return new SourceSync({
       client: deps.client,
       source,
@@ -68,7 +82,11 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       syncId,
       log: log.child({ source: source.name }),
       secrets: [token],
-      heartbeat: (details) => ctx.heartbeat(details),
+      heartbeat: (details) => {
+        const d = details as { counts?: SyncCounts };
+        progress = prior?.counts && d.counts ? { ...d, counts: addCounts(prior.counts, d.counts) } : { ...d };
+        ctx.heartbeat(progress);
+      },
     });
   }
 
@@ -81,20 +99,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         const state = await readState(deps.client, source.name);
         const now = Date.now();
         const since = state.watermark !== null ? state.watermark - parseDuration(source.lookback) : now - parseDuration(source.backfill);
-        await deps.client.insert({
-          table: 'sync_run_versions',
-          values: [
-            {
-              source: source.name,
-              sync_id: input.syncId,
-              provider: source.provider,
-              started_at: toCh(now),
-              status: 'running',
-              watermark_before: toCh(state.watermark),
-              version: nextVersion(),
-            },
-          ],
-          format: 'JSONEachRow',
+        await writeSyncRecord(deps.client, {
+          source: source.name,
+          sync_id: input.syncId,
+          provider: source.provider,
+          started_at: now,
+          status: 'running',
+          watermark_before: state.watermark,
         });
         return { startedAt: now, since, watermark: state.watermark, listable: !!providerDefinition(source.provider).list?.length };
       } catch (e) {
@@ -105,15 +116,24 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** Pages the source's listings from `cursor`, resuming from the last heartbeat after a retry. */
     async listRuns(input: { source: string; syncId: string; since: number; cursor: ListingCursor | null }): Promise<ListingResult> {
       const source = sourceConfig(input.source);
-      const hb = Context.current().info.heartbeatDetails as { phase?: string; cursor?: ListingCursor | null } | undefined;
-      const start = hb?.phase === 'list' && hb.cursor !== undefined ? hb.cursor : input.cursor;
-      if (hb?.phase === 'list') log.info('resuming listing from heartbeat', { source: source.name });
+      const hb = priorProgress<{ phase?: string; cursor?: ListingCursor | null }>('list');
+      const start = hb && hb.cursor !== undefined ? hb.cursor : input.cursor;
+      if (hb) log.info('resuming listing from heartbeat', { source: source.name });
+      const merge = (out: ListingResult): ListingResult =>
+        hb
+          ? {
+              cursor: out.cursor,
+              counts: hb.counts ? addCounts(hb.counts, out.counts) : out.counts,
+              newest: maxOrNull(hb.newest ?? null, out.newest),
+              oldestFailure: minOrNull(hb.oldestFailure ?? null, out.oldestFailure),
+            }
+          : out;
       try {
-        const sync = engine(source, input.syncId);
-        if (start === null && hb?.phase === 'list') return { cursor: null, counts: (hb as any).counts, newest: null, oldestFailure: null };
+        if (hb && start === null) return merge({ cursor: null, counts: zeroCounts(), newest: null, oldestFailure: null });
+        const sync = engine(source, input.syncId, hb);
         const out = await sync.listing(input.since, start, budget);
         await sync.close();
-        return out;
+        return merge(out);
       } catch (e) {
         classify(e, input.source);
       }
@@ -122,13 +142,14 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** Polls by id the runs that are open, recently finished, or waiting in the inbox. */
     async repollRuns(input: { source: string; syncId: string; after: string }): Promise<RepollResult> {
       const source = sourceConfig(input.source);
-      const hb = Context.current().info.heartbeatDetails as { phase?: string; after?: string | null } | undefined;
-      const after = hb?.phase === 'repoll' && typeof hb.after === 'string' ? hb.after : input.after;
+      const hb = priorProgress<{ phase?: string; after?: string | null }>('repoll');
+      const after = hb && typeof hb.after === 'string' ? hb.after : input.after;
       try {
-        const sync = engine(source, input.syncId);
+        if (hb && hb.after === null) return { after: null, counts: hb.counts ?? zeroCounts() };
+        const sync = engine(source, input.syncId, hb);
         const out = await sync.repoll(after, budget);
         await sync.close();
-        return out;
+        return hb?.counts ? { ...out, counts: addCounts(hb.counts, out.counts) } : out;
       } catch (e) {
         classify(e, input.source);
       }
@@ -154,34 +175,19 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         watermark = watermark === null ? candidate : Math.max(watermark, candidate);
       }
       if (input.status === 'succeeded') await writeState(deps.client, source.name, watermark, input.syncId);
-      const c = input.counts;
-      await deps.client.insert({
-        table: 'sync_run_versions',
-        values: [
-          {
-            source: source.name,
-            sync_id: input.syncId,
-            provider: source.provider,
-            started_at: toCh(input.startedAt),
-            finished_at: toCh(Date.now()),
-            status: input.status,
-            pages: c.pages,
-            api_calls: c.api_calls,
-            runs_new: c.runs_new,
-            runs_updated: c.runs_updated,
-            rows_written: c.rows_written,
-            retries: c.retries,
-            rate_limited: c.rate_limited,
-            quarantined: c.quarantined,
-            error: scrubText(input.error ?? '', knownSecrets()).slice(0, 4000),
-            watermark_before: toCh(input.watermark),
-            watermark_after: toCh(input.status === 'succeeded' ? watermark : input.watermark),
-            version: nextVersion(),
-          },
-        ],
-        format: 'JSONEachRow',
+      await writeSyncRecord(deps.client, {
+        source: source.name,
+        sync_id: input.syncId,
+        provider: source.provider,
+        started_at: input.startedAt,
+        finished_at: Date.now(),
+        status: input.status,
+        counts: input.counts,
+        error: scrubText(input.error ?? '', knownSecrets()).slice(0, 4000),
+        watermark_before: input.watermark,
+        watermark_after: input.status === 'succeeded' ? watermark : input.watermark,
       });
-      log.info('sync finished', { source: source.name, status: input.status, ...c, error: input.error });
+      log.info('sync finished', { source: source.name, status: input.status, ...input.counts, error: input.error });
       return { watermark };
     },
   };

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fromCh, toCh } from '../core/time.js';
 import { nextVersion } from './version.js';
+import type { SyncCounts } from '../sync/types.js';
 
 /** Small typed helper: a parameterised SELECT returning JSON rows. */
 export async function select<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
@@ -82,4 +83,49 @@ export async function addToInbox(client: ClickHouseClient, source: string, ids: 
   const now = toCh(Date.now());
   const version = nextVersion();
   await client.insert({ table: 'inbox', values: ids.map((run_id) => ({ source, run_id, added_at: now, version })), format: 'JSONEachRow' });
+}
+
+/** A new version of a sync's record in `sync_runs` (written when it starts and when it ends). */
+export async function writeSyncRecord(
+  client: ClickHouseClient,
+  r: {
+    source: string;
+    sync_id: string;
+    provider: string;
+    started_at: number;
+    finished_at?: number;
+    status: 'running' | 'succeeded' | 'failed';
+    counts?: SyncCounts;
+    error?: string;
+    watermark_before: number | null;
+    watermark_after?: number | null;
+  },
+): Promise<void> {
+  const c = r.counts;
+  await client.insert({
+    table: 'sync_run_versions',
+    values: [
+      {
+        source: r.source,
+        sync_id: r.sync_id,
+        provider: r.provider,
+        started_at: toCh(r.started_at),
+        finished_at: toCh(r.finished_at),
+        status: r.status,
+        pages: c?.pages ?? 0,
+        api_calls: c?.api_calls ?? 0,
+        runs_new: c?.runs_new ?? 0,
+        runs_updated: c?.runs_updated ?? 0,
+        rows_written: c?.rows_written ?? 0,
+        retries: c?.retries ?? 0,
+        rate_limited: c?.rate_limited ?? 0,
+        quarantined: c?.quarantined ?? 0,
+        error: r.error ?? '',
+        watermark_before: toCh(r.watermark_before),
+        watermark_after: toCh(r.watermark_after),
+        version: nextVersion(),
+      },
+    ],
+    format: 'JSONEachRow',
+  });
 }
