@@ -168,7 +168,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       error?: string;
     }): Promise<{ watermark: number | null }> {
       const source = sourceConfig(input.source);
-      let watermark = input.watermark;
+      // Read afresh: another sync of this source may have moved it meanwhile; it never goes back.
+      let watermark = input.status === 'succeeded' ? maxOrNull(input.watermark, (await readState(deps.client, source.name)).watermark) : input.watermark;
       if (input.status === 'succeeded' && input.newest !== null) {
         // Never past a run that could not be fetched: the next sync must list it again.
         const candidate = input.oldestFailure !== null ? Math.min(input.newest, input.oldestFailure - 1) : input.newest;

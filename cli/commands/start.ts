@@ -42,7 +42,13 @@ export const startCommand: Command = {
       if (!values.once) {
         const port = values.port !== undefined ? Number(values.port) : config.server.port;
         const token = config.server.tokenEnv ? process.env[config.server.tokenEnv] : undefined;
-        http = await startHttpServer(services, serviceRoutes(), { host: config.server.host, port, token });
+        try {
+          http = await startHttpServer(services, serviceRoutes(), { host: config.server.host, port, token });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+          http = await startHttpServer(services, serviceRoutes(), { host: config.server.host, port: 0, token });
+          out(`port ${port} is taken; serving on another`);
+        }
         out(`http:      ${http.url} (SQL, dashboard, run inbox)`);
       }
       const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue);
