@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import type { ProviderDefinition } from './types.js';
+import type { EnvelopeCheck } from '../http/client.js';
+import { AuthError, EnvelopeError } from '../http/errors.js';
+import type { EventRecord, LinkRecord } from '../sync/records.js';
+import { scrub } from '../core/redact.js';
+import { attrs, bearer, fingerprintOf, str, t, ts } from './common.js';
+
+/**
+ * DX Workflows (Slack-style RPC). See shared providers.md § DX. DX documents no way to
+ * list runs: a DX source has no listing; run ids arrive in the inbox (`runsync track`,
+ * `POST /sources/{name}/runs`) and each sync polls them by id until they settle.
+ */
+
+const link = z.object({ url: z.string().min(1), icon: z.string().nullish(), label: z.string().nullish() }).passthrough();
+
+const workflowRun = z
+  .object({
+    id: z.string().min(1),
+    status: z.string(),
+    started_at: ts,
+    completed_at: ts,
+    data: z.record(z.string(), z.unknown()).nullish(),
+    links: z.array(link).nullish(),
+    http_state: z.unknown().optional(),
+    workflow: z
+      .object({ identifier: z.string().nullish(), name: z.string().nullish(), parameters: z.array(z.object({ identifier: z.string() }).passthrough()).nullish() })
+      .passthrough()
+      .nullish(),
+    entity: z.object({ identifier: z.string().nullish(), name: z.string().nullish() }).passthrough().nullish(),
+    events: z
+      .array(z.object({ id: z.string().min(1), type: z.string(), occurred_at: ts, message: z.string().nullish(), data: z.unknown().optional() }).passthrough())
+      .nullish(),
+    triggered_by_user: z.object({ id: z.union([z.number(), z.string()]).nullish(), name: z.string().nullish(), email: z.string().nullish() }).passthrough().nullish(),
+  })
+  .passthrough();
+
+const options = z.object({}).strict();
+
+/** Errors that say the token is missing or wrong: the source stops with a clear message. */
+const AUTH_ERRORS = new Set(['not_authed', 'invalid_auth', 'account_inactive', 'token_revoked', 'token_expired', 'missing_scope', 'no_permission']);
+/** Errors worth a retry (Slack-style names for transient trouble). */
+const TRANSIENT_ERRORS = new Set(['internal_error', 'fatal_error', 'ratelimited', 'rate_limited', 'service_unavailable', 'request_timeout']);
+
+/** Every answer carries `ok`; HTTP 200 with `ok:false` is a failure. */
+export const dxEnvelope: EnvelopeCheck = (body, status, endpoint) => {
+  if (body === null || typeof body !== 'object' || (body as { ok?: unknown }).ok !== false) {
+    if (body === null || typeof body !== 'object' || (body as { ok?: unknown }).ok !== true) {
+      throw new EnvelopeError(`${endpoint}: DX answer without "ok"`, status, endpoint, 'no_ok', false);
+    }
+    return;
+  }
+  const error = str((body as { error?: unknown }).error) || 'unknown_error';
+  if (AUTH_ERRORS.has(error)) {
+    throw new AuthError(`${endpoint}: DX refused the token (${error}): check the source's tokenEnv and that the token has the workflows:read scope`, status, endpoint);
+  }
+  throw new EnvelopeError(`${endpoint}: DX answered ok:false (${error})`, status, endpoint, error, TRANSIENT_ERRORS.has(error));
+};
+
+const FINGERPRINT = ['status', 'completed_at', 'events', 'links'] as const;
+
+/** The run as kept in raw_runs: header credentials replaced, the triggering user reduced. */
+function keptRun(r: any, personalData: boolean): unknown {
+  const u = r.triggered_by_user;
+  return {
+    ...r,
+    http_state: r.http_state === undefined ? undefined : scrub(r.http_state),
+    workflow: r.workflow ? scrub(r.workflow) : r.workflow,
+    triggered_by_user: u ? { id: u.id ?? null, name: u.name ?? null, ...(personalData && u.email ? { email: u.email } : {}) } : u,
+  };
+}
+
+export const dx: ProviderDefinition = {
+  name: 'dx',
+  options,
+  auth: (token) => bearer(token),
+  envelope: dxEnvelope,
+  // Documented: SUCCEEDED, FAILED. Anything else (e.g. RUNNING) is `unknown`: open, re-polled.
+  runStatuses: {
+    succeeded: ['SUCCEEDED'],
+    failed: ['FAILED'],
+  },
+  key: (item) => item.id,
+  fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
+  detail: {
+    collection: { endpoint: 'GET /workflowRuns.info', path: '/workflowRuns.info?id={id}', items: 'workflow_run', paging: { style: 'single' } },
+    schema: workflowRun,
+  },
+  toBundle: ({ run: r, source }) => {
+    const events: EventRecord[] = (r.events ?? []).map((e: any, i: number) => ({
+      event_id: e.id,
+      seq: i,
+      event_type: e.type,
+      occurred_at: t(e.occurred_at),
+      message: str(e.message),
+      data: e.data ?? null,
+    }));
+    // A link's time is that of the ADD_LINK event that added it.
+    const addedAt = new Map<string, number | null>();
+    for (const e of r.events ?? []) {
+      const url = e?.data?.link?.url;
+      if (e.type === 'ADD_LINK' && typeof url === 'string' && !addedAt.has(url)) addedAt.set(url, t(e.occurred_at));
+    }
+    const links: LinkRecord[] = [];
+    const seen = new Set<string>();
+    for (const l of r.links ?? []) {
+      if (seen.has(l.url)) continue;
+      seen.add(l.url);
+      links.push({ url: l.url, label: str(l.label), icon: str(l.icon), added_at: addedAt.get(l.url) ?? null });
+    }
+    const u = r.triggered_by_user;
+    const req = (r.http_state as any)?.request;
+    const res = (r.http_state as any)?.response;
+    return {
+      run: {
+        run_id: r.id,
+        workflow_id: str(r.workflow?.identifier),
+        workflow_name: str(r.workflow?.name),
+        provider_status: r.status,
+        // DX has no creation time: queue and total time stay unknown.
+        created_at: null,
+        started_at: t(r.started_at),
+        finished_at: t(r.completed_at),
+        updated_at: null,
+        triggered_by: u?.id == null ? '' : String(u.id),
+        attributes: {
+          ...attrs(r.data, 'param.'),
+          ...attrs({
+            parameters: (r.workflow?.parameters ?? []).map((p: { identifier: string }) => p.identifier).join(',') || null,
+            'entity.identifier': r.entity?.identifier,
+            'entity.name': r.entity?.name,
+            'triggered_by.name': u?.name,
+            'triggered_by.email': source.personalData ? u?.email : null,
+            'http.method': req?.method,
+            'http.url': typeof req?.url === 'string' ? req.url.split('?')[0] : null,
+            'http.status_code': res?.status_code,
+          }),
+        },
+      },
+      events,
+      links,
+      raw: keptRun(r, source.personalData),
+    };
+  },
+};

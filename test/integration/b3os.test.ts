@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startB3osSimulator, type B3osSimulator } from '../../simulators/b3os.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { chTime, msBetween, num } from '../helpers/compare.js';
+import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
+
+// The contract's status table for B3OS, written out independently of providers/b3os.ts.
+const CONTRACT: Record<string, [string, number]> = {
+  running: ['running', 0],
+  waiting: ['waiting', 0],
+  success: ['succeeded', 1],
+  failure: ['failed', 1],
+  partial: ['failed', 1],
+  cancelled: ['cancelled', 1],
+};
+const NODE: Record<string, string> = { pending: 'queued', running: 'running', waiting: 'waiting', success: 'succeeded', failure: 'failed', cancelled: 'cancelled', skipped: 'cancelled' };
+
+let sim: B3osSimulator;
+let h: Harness;
+const SOURCE = 'b3os-main';
+
+async function expectWarehouseMatchesTruth() {
+  const truth = sim.truth();
+  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String}`, { s: SOURCE });
+  expect(runs.map((r) => r.run_id).sort()).toEqual(truth.runs.map((r) => r.id).sort());
+  const byId = new Map(truth.runs.map((r) => [r.id, r]));
+  for (const row of runs) {
+    const r = byId.get(row.run_id)!;
+    const [status, terminal] = CONTRACT[r.status];
+    const failedNode = Object.values(r.executionState).find((n) => n.error);
+    expect({
+      provider: row.provider,
+      workflow_id: row.workflow_id,
+      workflow_version: row.workflow_version,
+      provider_status: row.provider_status,
+      status: row.status,
+      is_terminal: num(row.is_terminal),
+      created_at: row.created_at,
+      started_at: row.started_at,
+      finished_at: row.finished_at,
+      duration_ms: num(row.duration_ms),
+      total_ms: num(row.total_ms),
+      trigger: row.trigger,
+      triggered_by: row.triggered_by,
+      retry_of_run_id: row.retry_of_run_id,
+      cost: num(row.cost),
+      is_test: num(row.is_test),
+      error: row.error,
+    }).toEqual({
+      provider: 'b3os',
+      workflow_id: r.workflowId,
+      workflow_version: String(r.workflowVersion),
+      provider_status: r.status,
+      status,
+      is_terminal: terminal,
+      created_at: null,
+      started_at: chTime(r.startedAt),
+      finished_at: chTime(r.finishedAt),
+      duration_ms: msBetween(r.startedAt, r.finishedAt),
+      total_ms: null,
+      trigger: r.triggerSource,
+      triggered_by: r.triggeredBy,
+      retry_of_run_id: r.sourceRunId ?? '',
+      cost: r.totalCu,
+      is_test: r.isSimulation || r.isDustTest ? 1 : 0,
+      error: failedNode?.error ?? '',
+    });
+  }
+  const steps = await h.query<any>(`SELECT * FROM steps WHERE source = {s:String}`, { s: SOURCE });
+  const expected = truth.runs.flatMap((r) => Object.entries(r.executionState).map(([node, n]) => ({ run_id: r.id, node, n })));
+  expect(steps.length).toBe(expected.length);
+  const byKey = new Map(steps.map((s) => [`${s.run_id}|${s.step_id}`, s]));
+  for (const { run_id, node, n } of expected) {
+    const s = byKey.get(`${run_id}|${node}`);
+    expect(s, `${run_id} node ${node}`).toBeDefined();
+    expect({ step_ref: s.step_ref, provider_status: s.provider_status, status: s.status, started_at: s.started_at, finished_at: s.finished_at, error: s.error }).toEqual({
+      step_ref: node,
+      provider_status: n.status,
+      status: NODE[n.status],
+      started_at: chTime(n.startedAt),
+      finished_at: chTime(n.finishedAt),
+      error: n.error ?? '',
+    });
+  }
+  const dup = await h.query<any>(`SELECT run_id, count() c FROM runs GROUP BY run_id HAVING c > 1`);
+  expect(dup).toEqual([]);
+  return { runs, truth };
+}
+
+const detailCalls = () => sim.requests.filter((r) => r.path.startsWith('/v1/runs/'));
+const runListCalls = () => sim.requests.filter((r) => /^\/v1\/workflows\/[^/]+\/runs$/.test(r.path));
+
+beforeAll(async () => {
+  sim = await startB3osSimulator({ seed: 3, initialRuns: 420, runsPerHour: 30, start: Date.now() - 3_600_000 });
+  h = await startHarness({
+    sources: [
+      {
+        name: SOURCE,
+        provider: 'b3os',
+        baseUrl: sim.url,
+        tokenEnv: 'B3OS_TOKEN',
+        lookback: '30m',
+        settle: '0s',
+        backfill: '30d',
+        rateLimit: 500,
+        options: { orgId: 'org_demo' },
+      },
+    ],
+    env: { B3OS_TOKEN: sim.token },
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await sim?.close();
+});
+
+describe('B3OS through Temporal into ClickHouse', () => {
+  it('first sync lands exactly the simulator runs and node states, field by field', async () => {
+    const res = await h.sync(SOURCE);
+    const { runs } = await expectWarehouseMatchesTruth();
+    expect(res.counts.runs_new).toBe(runs.length);
+    expect(detailCalls().length).toBe(runs.length);
+    // Several workflows with more than a page of runs each: offset paging was exercised.
+    expect(runListCalls().some((r) => r.query.offset && r.query.offset !== '0')).toBe(true);
+  });
+
+  it('offset pages shifted by arriving runs: overlap and dedupe, every run fetched once, none lost', async () => {
+    sim.advance(10 * 60_000);
+    sim.clearRequests();
+    // Every listed run is due for a re-fetch, so a run seen twice at a page edge would be fetched twice.
+    h.config.sources[0].settle = '30d';
+    // New runs land at the top right before several list calls: the pages after them shift down.
+    let seen = 0;
+    let shifts = 0;
+    sim.insertRunsOnNextListCall(7);
+    const timer = setInterval(() => {
+      const n = runListCalls().length;
+      if (n > seen && shifts < 6) {
+        seen = n;
+        shifts++;
+        sim.insertRunsOnNextListCall(7);
+      }
+    }, 2);
+    let res;
+    try {
+      res = await h.sync(SOURCE);
+    } finally {
+      clearInterval(timer);
+      h.config.sources[0].settle = '0s';
+    }
+    expect(shifts).toBeGreaterThan(2);
+    const fetched = detailCalls().map((r) => r.path);
+    expect(fetched.length).toBeGreaterThan(300);
+    expect(new Set(fetched).size).toBe(fetched.length);
+    expect(res.counts.runs_new + res.counts.runs_updated + res.counts.runs_polled).toBe(fetched.length);
+    // Runs that arrived mid-listing are picked up by the next sync; then nothing is missing.
+    await h.sync(SOURCE);
+    await expectWarehouseMatchesTruth();
+  });
+
+  it('a later sync picks up runs that finished and new ones', async () => {
+    const open = await h.query<any>(`SELECT count() c FROM runs WHERE is_terminal = 0`);
+    expect(num(open[0].c)).toBeGreaterThan(0);
+    sim.advance(2 * 3_600_000);
+    const res = await h.sync(SOURCE);
+    expect(res.counts.runs_new).toBeGreaterThan(0);
+    expect(res.counts.runs_updated).toBeGreaterThan(0);
+    await expectWarehouseMatchesTruth();
+  });
+
+  it('a non-200 envelope code is an error even on HTTP 200; 429 with Retry-After is waited out', async () => {
+    sim.advance(15 * 60_000);
+    sim.faults.add({ path: /^\/v1\/runs\//, status: 200, times: 2, body: JSON.stringify({ code: 500, data: null, message: 'internal error', requestId: 'req_x' }) });
+    sim.faults.add({ path: /^\/v1\/workflows$/, status: 429, retryAfterSeconds: 1, times: 1 });
+    const res = await h.sync(SOURCE);
+    expect(sim.faults.pending().faults).toBe(0);
+    expect(res.counts.retries).toBeGreaterThanOrEqual(3);
+    expect(res.counts.quarantined).toBe(0);
+    await expectWarehouseMatchesTruth();
+    await expectNoSecretsInWarehouse(h, [sim.token]);
+  });
+});
