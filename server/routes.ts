@@ -1,6 +1,7 @@
 import type { Route } from './app.js';
+import { analyticsRoutes } from './analytics-routes.js';
 
 /** The routes the running service serves; each feature adds its own module here. */
 export function serviceRoutes(): Route[] {
-  return [];
+  return [...analyticsRoutes()];
 }

@@ -7,6 +7,8 @@ import { startDemo, type Demo } from '../../runtime/demo.js';
 import { startHttpServer } from '../../server/app.js';
 import { serviceRoutes } from '../../server/routes.js';
 import { warehouseSummary } from '../../runtime/summary.js';
+import { removeServiceFile, writeServiceFile } from '../../server/service-file.js';
+import { closeSqlEngines } from '../../server/sql-endpoint.js';
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -50,6 +52,7 @@ export const startCommand: Command = {
           out(`port ${port} is taken; serving on another`);
         }
         out(`http:      ${http.url} (SQL, dashboard, run inbox)`);
+        writeServiceFile(ctx.dataDir, { url: http.url, tokenEnv: config.server.tokenEnv });
       }
       const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue);
       out(`first sync of ${config.sources.length} source(s)…`);
@@ -64,7 +67,9 @@ export const startCommand: Command = {
       out(`${sig}: shutting down`);
       return 0;
     } finally {
+      if (http) removeServiceFile(ctx.dataDir);
       await http?.close();
+      await closeSqlEngines();
       await services?.close();
       await demo?.close();
     }

@@ -1,0 +1,115 @@
+/**
+ * The engine behind the read-only SQL endpoint.
+ *
+ * Embedded mode: a second chDB connection to the writer's data directory with
+ * `SET readonly = 1` issued once on it (engines.md: read-only while the writer
+ * keeps writing; a readonly connection refuses INSERT, DDL, file()/url() and
+ * `SET readonly = 0`). HTTP mode (CLICKHOUSE_URL): the warehouse client, each
+ * request sent with readonly=1 (on HTTP a client setting is a per-request URL
+ * parameter, not a session SET); a ClickHouse user with readonly=1 in its
+ * profile is the stronger setup and is what docs/analysts.md recommends.
+ *
+ * Statements are classified before they run by ClickHouse's own parser
+ * (chdb's `analyze`), which needs a chDB connection: the writer's directory in
+ * embedded mode, a scratch directory in HTTP mode.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataFormat } from '@clickhouse/client';
+import type { Warehouse } from '../warehouse/client.js';
+import type { QueryAnalysis } from 'chdb/durable';
+
+export interface ExecuteRequest {
+  sql: string;
+  /** Output format when the query has no FORMAT clause. */
+  format: string;
+  /** Query parameters as JS strings (already unescaped from the HTTP text form). */
+  params: Record<string, string>;
+  database?: string;
+}
+
+export interface ReadOnlyEngine {
+  analyze(sql: string): Promise<QueryAnalysis>;
+  execute(req: ExecuteRequest): Promise<{ body: Buffer; rowsRead: number; bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/** Runs one operation at a time: `USE` and the query after it must not interleave. */
+function serial() {
+  let chain: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+}
+
+async function classifier(dataPath: string | null) {
+  const { ChdbNodeEngine } = await import('chdb/durable/node');
+  const scratch = dataPath ? null : mkdtempSync(join(tmpdir(), 'runsync-classify-'));
+  const engine = new ChdbNodeEngine();
+  const path = dataPath ?? scratch!;
+  await engine.start({ dataPath: path, backupsAllowedPath: path });
+  return {
+    analyze: (sql: string) => engine.analyze(sql, 'default'),
+    close: async () => {
+      await engine.close();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+const quoteIdent = (name: string) => '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
+
+export async function openReadOnlyEngine(warehouse: Warehouse): Promise<ReadOnlyEngine> {
+  if (warehouse.kind === 'chdb') {
+    const path = warehouse.describe.replace(/^chdb:/, '');
+    const { Session } = await import('chdb');
+    const session = new Session(path);
+    await session.queryAsync('SET readonly = 1');
+    const cls = await classifier(path);
+    const one = serial();
+    let current = 'default';
+    return {
+      analyze: cls.analyze,
+      execute: (req) =>
+        one(async () => {
+          const db = req.database || 'default';
+          if (db !== current) {
+            const known = await session.queryBindAsync('SELECT count() FROM system.databases WHERE name = {db:String}', { db }, { format: 'TSV' });
+            if (known.text().trim() !== '1') {
+              throw new Error(`Code: 81. DB::Exception: Database ${quoteIdent(db)} does not exist. (UNKNOWN_DATABASE)`);
+            }
+            await session.queryAsync(`USE ${quoteIdent(db)}`);
+            current = db;
+          }
+          const r = Object.keys(req.params).length
+            ? await session.queryBindAsync(req.sql, req.params, { format: req.format })
+            : await session.queryAsync(req.sql, { format: req.format });
+          return { body: Buffer.from(r.bytes()), rowsRead: r.rowsRead, bytesRead: r.bytesRead };
+        }),
+      close: async () => {
+        await one(async () => session.close());
+        await cls.close();
+      },
+    };
+  }
+  const client = warehouse.client;
+  const cls = await classifier(null);
+  return {
+    analyze: cls.analyze,
+    async execute(req) {
+      const rs = await client.exec({
+        query: req.sql,
+        query_params: req.params,
+        // HTTP: these travel as URL parameters of this one request.
+        clickhouse_settings: { readonly: '1', default_format: req.format as DataFormat },
+      });
+      const chunks: Buffer[] = [];
+      for await (const c of rs.stream) chunks.push(Buffer.from(c as Buffer));
+      return { body: Buffer.concat(chunks), rowsRead: Number(rs.summary?.read_rows ?? 0), bytesRead: Number(rs.summary?.read_bytes ?? 0) };
+    },
+    close: cls.close,
+  };
+}
