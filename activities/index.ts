@@ -1,9 +1,11 @@
 import { createSyncActivities, type SyncActivityDeps } from './sync.js';
+import { createReportActivities } from './report.js';
 
 /** All activities, bound to one process's warehouse client and configuration. */
 export function createActivities(deps: SyncActivityDeps) {
   return {
     ...createSyncActivities(deps),
+    ...createReportActivities(deps),
   };
 }
 

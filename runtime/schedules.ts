@@ -1,6 +1,7 @@
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { RunsyncConfig } from '../config/schema.js';
 import type { syncSource } from '../workflows/sync-source.js';
+import type { weeklyReport } from '../workflows/weekly-report.js';
 
 export const SYNC_SCHEDULE_PREFIX = 'runsync-sync-';
 
@@ -36,4 +37,37 @@ export async function applySchedules(client: Client, config: RunsyncConfig, task
     }
   }
   return [...wanted.keys()];
+}
+
+export const REPORT_SCHEDULE_ID = 'runsync-report';
+
+/**
+ * The weekly reliability report's schedule (`report.schedule`, cron in UTC);
+ * removed when `report.enabled` is false. Returns the schedule id, or null.
+ */
+export async function applyReportSchedule(client: Client, config: RunsyncConfig, taskQueue: string): Promise<string | null> {
+  const handle = client.schedule.getHandle(REPORT_SCHEDULE_ID);
+  if (!config.report.enabled) {
+    await handle.delete().catch(() => undefined);
+    return null;
+  }
+  const options = {
+    scheduleId: REPORT_SCHEDULE_ID,
+    spec: { cronExpressions: [config.report.schedule] },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: 'weeklyReport' as unknown as typeof weeklyReport,
+      workflowId: 'runsync-weekly-report',
+      taskQueue,
+      args: [{}] as [{ week?: string }],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+  };
+  try {
+    await client.schedule.create(options);
+  } catch (e) {
+    if ((e as Error).name !== 'ScheduleAlreadyRunning') throw e;
+    await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
+  }
+  return REPORT_SCHEDULE_ID;
 }

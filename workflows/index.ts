@@ -1,2 +1,3 @@
 /** Every workflow the worker registers; the bundler starts from this file. */
 export { syncSource } from './sync-source.js';
+export { weeklyReport } from './weekly-report.js';

@@ -1,7 +1,7 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { startServices, type Services } from '../../runtime/services.js';
-import { applySchedules } from '../../runtime/schedules.js';
+import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
 import { formatOutcomes, syncOnce } from '../../runtime/run-sync.js';
 import { startDemo, type Demo } from '../../runtime/demo.js';
 import { startHttpServer } from '../../server/app.js';
@@ -55,6 +55,8 @@ export const startCommand: Command = {
         writeServiceFile(ctx.dataDir, { url: http.url, tokenEnv: config.server.tokenEnv });
       }
       const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue);
+      const reportSchedule = values.once ? null : await applyReportSchedule(services.client, config, services.temporal.taskQueue);
+      if (reportSchedule) out(`report:    weekly reliability report on "${config.report.schedule}" (UTC) into ${ctx.dataDir}/reports`);
       out(`first sync of ${config.sources.length} source(s)…`);
       const outcomes = await syncOnce(services.client, config, services.temporal.taskQueue);
       out(formatOutcomes(outcomes));
