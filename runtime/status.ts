@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { select } from '../warehouse/queries.js';
+import { sql } from 'kysely';
+import { warehouseDb } from '../warehouse/kysely.js';
 
 export interface SourceStatus {
   source: string;
@@ -15,18 +16,36 @@ export interface SourceStatus {
 
 /** Where each source stands: configured sources plus any the warehouse has seen. */
 export async function sourceStatus(client: ClickHouseClient, configured: string[]): Promise<SourceStatus[]> {
-  const syncs = await select<{ source: string; last_at: string; last_status: string; last_error: string; last_ok: string | null }>(
-    client,
-    `SELECT source, max(started_at) AS last_at, argMax(status, started_at) AS last_status, argMax(error, started_at) AS last_error,
-            maxIf(finished_at, status = 'succeeded') AS last_ok
-     FROM sync_runs GROUP BY source`,
-  );
-  const state = await select<{ source: string; watermark: string | null }>(client, `SELECT source, watermark FROM sync_state FINAL`);
-  const runs = await select<{ source: string; runs: string; open: string }>(client, `SELECT source, count() AS runs, countIf(is_terminal = 0) AS open FROM runs GROUP BY source`);
-  const quarantine = await select<{ source: string; n: string }>(
-    client,
-    `SELECT source, count() AS n FROM quarantine WHERE severity = 'error' AND received_at >= now64(3) - INTERVAL 1 DAY GROUP BY source`,
-  );
+  const db = warehouseDb(client);
+  const syncs = await db
+    .selectFrom('sync_runs')
+    .select([
+      'source',
+      sql<string>`max(started_at)`.as('last_at'),
+      sql<string>`argMax(status, started_at)`.as('last_status'),
+      sql<string>`argMax(error, started_at)`.as('last_error'),
+      sql<string | null>`maxIf(finished_at, status = 'succeeded')`.as('last_ok'),
+    ])
+    .groupBy('source')
+    .execute();
+  // The latest version per source, as FINAL would give it.
+  const state = await db
+    .selectFrom('sync_state')
+    .select(['source', sql<string | null>`argMax(watermark, version)`.as('watermark')])
+    .groupBy('source')
+    .execute();
+  const runs = await db
+    .selectFrom('runs')
+    .select(['source', (eb) => eb.fn.countAll<number>().as('runs'), sql<number>`countIf(is_terminal = 0)`.as('open')])
+    .groupBy('source')
+    .execute();
+  const quarantine = await db
+    .selectFrom('quarantine')
+    .select(['source', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('severity', '=', 'error')
+    .where('received_at', '>=', sql<string>`now64(3) - INTERVAL 1 DAY`)
+    .groupBy('source')
+    .execute();
   const names = [...new Set([...configured, ...syncs.map((s) => s.source), ...runs.map((r) => r.source)])].sort();
   return names.map((source) => {
     const s = syncs.find((x) => x.source === source);

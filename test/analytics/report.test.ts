@@ -6,6 +6,7 @@ import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
 import { generateReport, parseIsoWeek, storeReport, weekOf, lastCompleteWeek } from '../../report/index.js';
 import { main } from '../../cli/main.js';
+import { sourceStatus } from '../../runtime/status.js';
 import { buildFixtures, insertFixtures, latest, W47, W46, DAY, type Fixtures } from './fixtures.js';
 
 let dir: string;
@@ -121,5 +122,13 @@ describe('weekly report', () => {
     expect(readFileSync(html, 'utf8')).toContain('<svg');
     expect(existsSync(html)).toBe(true);
     expect(await main(['report', '--week', 'soon', '--data-dir', dir])).toBe(2);
+  });
+
+  it('status (Kysely queries) reports each source, configured or seen', async () => {
+    const st = await sourceStatus(wh.client, ['configured-only']);
+    expect(st.map((s) => s.source)).toEqual(['b3', 'configured-only', 'strait-prod', 'tc']);
+    const tc = st.find((s) => s.source === 'tc')!;
+    expect(tc).toMatchObject({ lastStatus: 'succeeded', quarantined24h: 1, runs: latest(fx.runs, (r) => `${r.source}|${r.run_id}`).filter((r) => r.source === 'tc').length });
+    expect(st.find((s) => s.source === 'configured-only')).toMatchObject({ runs: 0, lastSyncAt: null });
   });
 });
