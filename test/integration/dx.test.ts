@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDxSimulator, type DxSimulator } from '../../simulators/dx.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { chTime, msBetween, num } from '../helpers/compare.js';
+import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
+import { addToInbox } from '../../warehouse/queries.js';
+
+// The contract's status table for DX (only two documented words); anything else is unknown and open.
+const CONTRACT: Record<string, [string, number]> = {
+  SUCCEEDED: ['succeeded', 1],
+  FAILED: ['failed', 1],
+};
+const statusOf = (s: string): [string, number] => CONTRACT[s] ?? ['unknown', 0];
+
+let sim: DxSimulator;
+let h: Harness;
+const SOURCE = 'dx-main';
+
+async function expectWarehouseMatchesTruth(ids: string[]) {
+  const truth = sim.truth();
+  const want = truth.runs.filter((r) => ids.includes(r.id));
+  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String}`, { s: SOURCE });
+  expect(runs.map((r) => r.run_id).sort()).toEqual(want.map((r) => r.id).sort());
+  const byId = new Map(want.map((r) => [r.id, r]));
+  for (const row of runs) {
+    const r = byId.get(row.run_id)!;
+    const [status, terminal] = statusOf(r.status);
+    expect({
+      provider: row.provider,
+      workflow_id: row.workflow_id,
+      workflow_name: row.workflow_name,
+      provider_status: row.provider_status,
+      status: row.status,
+      is_terminal: num(row.is_terminal),
+      created_at: row.created_at,
+      started_at: row.started_at,
+      finished_at: row.finished_at,
+      queue_ms: num(row.queue_ms),
+      duration_ms: num(row.duration_ms),
+      total_ms: num(row.total_ms),
+      triggered_by: row.triggered_by,
+      user_name: row.attributes['triggered_by.name'],
+      email: row.attributes['triggered_by.email'] ?? null,
+      params: Object.fromEntries(Object.entries(row.attributes as Record<string, string>).filter(([k]) => k.startsWith('param.'))),
+    }).toEqual({
+      provider: 'dx',
+      workflow_id: r.workflow.identifier,
+      workflow_name: r.workflow.name,
+      provider_status: r.status,
+      status,
+      is_terminal: terminal,
+      created_at: null,
+      started_at: chTime(r.started_at),
+      finished_at: chTime(r.completed_at),
+      queue_ms: null,
+      duration_ms: msBetween(r.started_at, r.completed_at),
+      total_ms: null,
+      triggered_by: String(r.triggered_by_user.id),
+      user_name: r.triggered_by_user.name,
+      email: null,
+      params: Object.fromEntries(Object.entries(r.data).map(([k, v]) => [`param.${k}`, typeof v === 'string' ? v : JSON.stringify(v)])),
+    });
+  }
+  const events = await h.query<any>(`SELECT * FROM events WHERE source = {s:String}`, { s: SOURCE });
+  const expEvents = want.flatMap((r) => r.events.map((e, i) => ({ run_id: r.id, e, i })));
+  expect(events.length).toBe(expEvents.length);
+  const evById = new Map(events.map((x) => [`${x.run_id}|${x.event_id}`, x]));
+  for (const { run_id, e, i } of expEvents) {
+    const row = evById.get(`${run_id}|${e.id}`);
+    expect(row, `event ${e.id}`).toBeDefined();
+    expect({ seq: num(row.seq), event_type: row.event_type, occurred_at: row.occurred_at, message: row.message, data: JSON.parse(row.data) }).toEqual({
+      seq: i,
+      event_type: e.type,
+      occurred_at: chTime(e.occurred_at),
+      message: e.message ?? '',
+      data: e.data,
+    });
+  }
+  const links = await h.query<any>(`SELECT * FROM links WHERE source = {s:String}`, { s: SOURCE });
+  const expLinks = want.flatMap((r) => r.links.map((l) => ({ run_id: r.id, l, added: r.events.find((e) => e.type === 'ADD_LINK' && (e.data as any).link?.url === l.url)?.occurred_at })));
+  expect(links.length).toBe(expLinks.length);
+  const linkBy = new Map(links.map((x) => [`${x.run_id}|${x.url}`, x]));
+  for (const { run_id, l, added } of expLinks) {
+    const row = linkBy.get(`${run_id}|${l.url}`);
+    expect({ label: row.label, icon: row.icon, added_at: row.added_at }).toEqual({ label: l.label, icon: l.icon, added_at: chTime(added) });
+  }
+  return runs;
+}
+
+const infoCalls = () => sim.requests.filter((r) => r.path === '/workflowRuns.info');
+let tracked: string[] = [];
+
+beforeAll(async () => {
+  sim = await startDxSimulator({ seed: 4, initialRuns: 40, runsPerHour: 20, start: Date.now() - 3_600_000 });
+  h = await startHarness({
+    sources: [{ name: SOURCE, provider: 'dx', baseUrl: sim.url, tokenEnv: 'DX_TOKEN', settle: '0s', rateLimit: 500, maxRetries: 6 }],
+    env: { DX_TOKEN: sim.token },
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await sim?.close();
+});
+
+describe('DX through Temporal into ClickHouse (inbox-driven)', () => {
+  it('a sync with an empty inbox lists nothing and calls nothing', async () => {
+    const res = await h.sync(SOURCE);
+    expect(res.counts.runs_new).toBe(0);
+    expect(sim.requests.length).toBe(0);
+  });
+
+  it('first sync lands exactly the tracked runs, their events and links, field by field', async () => {
+    tracked = sim.drainNewRunIds();
+    await addToInbox(h.warehouse.client, SOURCE, tracked);
+    const res = await h.sync(SOURCE);
+    const runs = await expectWarehouseMatchesTruth(tracked);
+    expect(res.counts.runs_new).toBe(tracked.length);
+    expect(infoCalls().length).toBe(tracked.length);
+    // Undocumented statuses (RUNNING here) are kept as unknown and stay open.
+    const open = runs.filter((r) => r.provider_status === 'RUNNING');
+    expect(open.length).toBeGreaterThan(0);
+    for (const r of open) expect([r.status, num(r.is_terminal)]).toEqual(['unknown', 0]);
+  });
+
+  it('unknown-status runs are re-polled until they finish; finished ones are left alone; nothing duplicated', async () => {
+    const open = (await h.query<any>(`SELECT run_id FROM runs WHERE is_terminal = 0`)).map((r) => r.run_id);
+    sim.clearRequests();
+    sim.advance(3 * 3_600_000);
+    const more = sim.trigger(3);
+    await addToInbox(h.warehouse.client, SOURCE, more);
+    tracked.push(...more);
+    const res = await h.sync(SOURCE);
+    expect(infoCalls().map((r) => r.query.id).sort()).toEqual([...open, ...more].sort());
+    expect(res.counts.runs_new).toBe(3);
+    expect(res.counts.runs_updated).toBeGreaterThan(0);
+    await expectWarehouseMatchesTruth(tracked);
+    const dup = await h.query<any>(`SELECT run_id, count() c FROM runs GROUP BY run_id HAVING c > 1`);
+    expect(dup).toEqual([]);
+  });
+
+  it('ok:false on HTTP 200 is an error: transient ones are retried, others quarantined, never stored as a run', async () => {
+    const more = sim.trigger(2);
+    await addToInbox(h.warehouse.client, SOURCE, [...more, 'nosuchrun000']);
+    tracked.push(...more);
+    sim.failNext(2, 'internal_error');
+    const res = await h.sync(SOURCE);
+    expect(res.counts.retries).toBeGreaterThanOrEqual(2);
+    const q = await h.query<any>(`SELECT record_key, reason FROM quarantine WHERE severity = 'error'`);
+    expect(q.map((r) => r.record_key)).toEqual(['nosuchrun000']);
+    expect(q[0].reason).toMatch(/ok:false \(not_found\)/);
+    await expectWarehouseMatchesTruth(tracked);
+  });
+
+  it('invalid_auth stops the source with a clear error and nothing written', async () => {
+    await addToInbox(h.warehouse.client, SOURCE, sim.trigger(1));
+    h.env.DX_TOKEN = 'dx_wrong_token_value_123';
+    const message = await h.syncFailure(SOURCE);
+    h.env.DX_TOKEN = sim.token;
+    expect(message).toMatch(/invalid_auth/);
+    expect(message).toMatch(/tokenEnv/);
+    expect(message).not.toContain('dx_wrong_token_value_123');
+  });
+
+  it('no token, no http_state credential and no e-mail (personal data off) lands anywhere in the warehouse', async () => {
+    const truth = sim.truth();
+    expect(truth.secrets.length).toBeGreaterThan(0);
+    const tokens = truth.secrets.map((s) => s.replace(/^Bearer /, ''));
+    await expectNoSecretsInWarehouse(h, [sim.token, 'dx_wrong_token_value_123', ...truth.secrets, ...tokens]);
+    const emails = [...new Set(truth.runs.map((r) => r.triggered_by_user.email))];
+    await expectNoSecretsInWarehouse(h, emails);
+    // The request capture is kept, with the credential-bearing header values replaced.
+    const [raw] = await h.query<any>(`SELECT payload FROM raw_runs WHERE run_id = {id:String}`, { id: tracked[0] });
+    expect(JSON.parse(raw.payload).http_state.request.headers.Authorization).toBe('[REDACTED]');
+  });
+});
