@@ -69,7 +69,7 @@ export async function renderReportBody(d: ReportData): Promise<string> {
 export async function renderHtml(d: ReportData): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Reliability report ${esc(d.week.label)}</title><style>${STYLE}</style></head>
+<link rel="icon" href="data:,"><title>Reliability report ${esc(d.week.label)}</title><style>${STYLE}</style></head>
 <body>
 ${await renderReportBody(d)}
 </body></html>

@@ -21,6 +21,9 @@ export async function handleDashboard(ctx: RouteContext): Promise<void> {
     return;
   }
   const sources = url.searchParams.getAll('source');
+  // Links keep the query (token and sources included) and change only the week.
+  const prevLink = new URLSearchParams(url.searchParams);
+  prevLink.set('week', weekOf(week.start - 86_400_000).label);
   const data = await collectReport(warehouseDb(ctx.services.warehouse.client), { week, sources });
   const health = data.syncHealth
     .map((h) => {
@@ -30,14 +33,14 @@ export async function handleDashboard(ctx: RouteContext): Promise<void> {
     .join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta http-equiv="refresh" content="60">
+<meta http-equiv="refresh" content="60"><link rel="icon" href="data:,">
 <title>runsync · ${esc(week.label)}</title>
 <style>${STYLE}
 .health{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}.card{border:1px solid #e4e7ec;border-radius:8px;padding:8px 12px;min-width:220px;font-size:13px}
 .card.ok{border-left:4px solid #12b76a}.card.bad{border-left:4px solid #f79009}.src{font-weight:600}.err{color:#b42318}
 nav{font-size:13px;color:#5b6475;margin-bottom:12px}</style></head>
 <body>
-<nav>runsync dashboard · live, refreshes every minute · <a href="?week=${esc(weekOf(week.start - 86_400_000).label)}">previous week</a></nav>
+<nav>runsync dashboard · live, refreshes every minute · <a href="?${esc(prevLink.toString())}">previous week</a></nav>
 <section class="health" id="sync-health">${health || '<p class="empty">no source has synced yet</p>'}</section>
 ${await renderReportBody(data)}
 </body></html>

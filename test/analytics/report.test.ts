@@ -94,7 +94,7 @@ describe('weekly report', () => {
     expect(charts).toHaveLength(3);
     // Lines and boxes were drawn, not just empty axes.
     expect(body).toMatch(/<path[^>]*d="M[\d.]+,[\d.]+L/);
-    expect(body).not.toMatch(/<script|<link|src="http/);
+    expect(body).not.toMatch(/<script|<link rel="stylesheet"|src="http/);
     mkdirSync('test-output', { recursive: true });
     writeFileSync(join('test-output', 'report-2026-W47.html'), body);
   });
