@@ -6,10 +6,11 @@ import { syncCommand } from './commands/sync.js';
 import { migrateCommand } from './commands/migrate.js';
 import { statusCommand } from './commands/status.js';
 import { sqlCommand } from './commands/sql.js';
+import { trackCommand } from './commands/track.js';
 import { reportCommand } from './commands/report.js';
 import { ConfigError } from '../config/load.js';
 
-export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, migrateCommand, statusCommand, sqlCommand, reportCommand];
+export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, trackCommand];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,53 @@
+import type { Command } from '../args.js';
+import { cliContext, out } from '../context.js';
+import { openWarehouse } from '../../warehouse/client.js';
+import { migrate } from '../../warehouse/migrate.js';
+import { addToInbox } from '../../warehouse/queries.js';
+import { readServiceFile } from '../../server/service-file.js';
+import { inboxSource, parseRunIds } from '../../server/inbox.js';
+
+/**
+ * Hands run ids to a source that cannot list its runs (DX). With the service running on
+ * this data dir (it holds the embedded warehouse) the ids go through its HTTP endpoint;
+ * otherwise straight into the warehouse.
+ */
+export const trackCommand: Command = {
+  name: 'track',
+  summary: 'hand run ids to an inbox-fed source (DX): the next syncs poll them until they finish',
+  usage: 'runsync track SOURCE RUN_ID… [--config PATH] [--data-dir DIR]',
+  async run({ values, positionals }) {
+    const [name, ...rest] = positionals;
+    if (!name || rest.length === 0) {
+      out('usage: runsync track SOURCE RUN_ID…');
+      return 2;
+    }
+    const ctx = cliContext(values);
+    const source = inboxSource(ctx.config, name);
+    const ids = parseRunIds(rest);
+    const service = readServiceFile(ctx.dataDir);
+    if (service) {
+      const tokenEnv = service.tokenEnv ?? ctx.config.server.tokenEnv;
+      const token = tokenEnv ? process.env[tokenEnv] : undefined;
+      if (tokenEnv && !token) throw new Error(`the running service wants a bearer token: set ${tokenEnv}`);
+      const res = await fetch(`${service.url.replace(/\/+$/, '')}/sources/${encodeURIComponent(source.name)}/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ run_ids: ids }),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`the running service refused the ids (HTTP ${res.status}): ${text.slice(0, 300)}`);
+      const accepted = (JSON.parse(text) as { accepted?: number }).accepted ?? ids.length;
+      out(`${accepted} run id(s) handed to ${source.name} (through the running service at ${service.url})`);
+      return 0;
+    }
+    const wh = await openWarehouse({ dataDir: ctx.dataDir });
+    try {
+      await migrate(wh.client);
+      await addToInbox(wh.client, source.name, ids);
+      out(`${ids.length} run id(s) added to the inbox of ${source.name}; the next sync polls them`);
+      return 0;
+    } finally {
+      await wh.close();
+    }
+  },
+};

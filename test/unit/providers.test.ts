@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { normaliseStatus, isTerminal } from '../../core/status.js';
+import { dx, dxEnvelope } from '../../providers/dx.js';
+import { anon } from '../../providers/anon.js';
+import { tracecat, stepsFromHistory } from '../../providers/tracecat.js';
+import { b3os, b3osEnvelope } from '../../providers/b3os.js';
+import { AuthError, EnvelopeError } from '../../http/errors.js';
+import { scrub, looksLikeCredential } from '../../core/redact.js';
+import { streamCollection } from '../../sync/engine.js';
+import { parseConfig } from '../../config/load.js';
+import { startHttpServer } from '../../server/app.js';
+import { inboxRoutes, parseRunIds } from '../../server/inbox.js';
+import type { ProviderDefinition } from '../../providers/types.js';
+
+// The contract's status table, written out per provider, plus an unknown word for each.
+const TABLE: [ProviderDefinition, [string, string, boolean][]][] = [
+  [dx, [['SUCCEEDED', 'succeeded', true], ['FAILED', 'failed', true], ['RUNNING', 'unknown', false], ['', 'unknown', false]]],
+  [
+    anon,
+    [
+      ['PENDING', 'queued', false], ['IN_PROGRESS', 'running', false], ['AWAITING_USER_INPUT', 'waiting', false],
+      ['COMPLETED', 'succeeded', true], ['COMPLETED_WITH_NO_ACTION_TAKEN', 'succeeded', true], ['FAILED', 'failed', true],
+      ['CANCELLED', 'unknown', false],
+    ],
+  ],
+  [
+    tracecat,
+    [
+      ['RUNNING', 'running', false], ['COMPLETED', 'succeeded', true], ['FAILED', 'failed', true], ['TIMED_OUT', 'timed_out', true],
+      ['CANCELED', 'cancelled', true], ['TERMINATED', 'cancelled', true], ['CONTINUED_AS_NEW', 'continued', true], ['PAUSED', 'unknown', false],
+    ],
+  ],
+  [
+    b3os,
+    [
+      ['running', 'running', false], ['waiting', 'waiting', false], ['success', 'succeeded', true], ['failure', 'failed', true],
+      ['partial', 'failed', true], ['cancelled', 'cancelled', true], ['queued', 'unknown', false],
+    ],
+  ],
+];
+
+describe.each(TABLE)('status table of $name', (def, cases) => {
+  it.each(cases)('%s → %s (terminal: %s)', (raw, normal, terminal) => {
+    const s = normaliseStatus(def.runStatuses, raw);
+    expect(s).toBe(normal);
+    expect(isTerminal(s)).toBe(terminal);
+  });
+});
+
+describe('envelopes', () => {
+  it('DX: ok:false is an error on HTTP 200; auth errors stop, transient ones retry', () => {
+    expect(() => dxEnvelope({ ok: true, workflow_run: {} }, 200, 'e')).not.toThrow();
+    expect(() => dxEnvelope({ ok: false, error: 'invalid_auth' }, 200, 'e')).toThrow(AuthError);
+    expect(() => dxEnvelope({ ok: false, error: 'not_authed' }, 200, 'e')).toThrow(/not_authed.*tokenEnv/);
+    const transient = (() => { try { dxEnvelope({ ok: false, error: 'internal_error' }, 200, 'e'); } catch (e) { return e; } })();
+    expect(transient).toBeInstanceOf(EnvelopeError);
+    expect((transient as EnvelopeError).retryable).toBe(true);
+    const fatal = (() => { try { dxEnvelope({ ok: false, error: 'not_found' }, 200, 'e'); } catch (e) { return e; } })();
+    expect((fatal as EnvelopeError).retryable).toBe(false);
+    expect(() => dxEnvelope({ workflow_run: {} }, 200, 'e')).toThrow(EnvelopeError);
+  });
+  it('B3OS: a non-200 code fails the answer', () => {
+    expect(() => b3osEnvelope({ code: 200, data: {} }, 200, 'e')).not.toThrow();
+    expect(() => b3osEnvelope({ code: 401, data: null, message: 'unauthorized' }, 200, 'e')).toThrow(AuthError);
+    const e = (() => { try { b3osEnvelope({ code: 503, data: null }, 200, 'e'); } catch (x) { return x as EnvelopeError; } })();
+    expect(e?.retryable).toBe(true);
+    const bad = (() => { try { b3osEnvelope({ code: 400, data: null }, 200, 'e'); } catch (x) { return x as EnvelopeError; } })();
+    expect(bad?.retryable).toBe(false);
+  });
+});
+
+describe('B3OS stops below the window only when newest-first ordering is configured', () => {
+  const cfg = (options: Record<string, unknown>) =>
+    parseConfig({ sources: [{ name: 'b', provider: 'b3os', baseUrl: 'http://x', tokenEnv: 'T', options }] }).sources[0];
+  const item = { startedAt: '2026-01-01T00:00:00.000Z' };
+  it('default: no stop', () => expect(b3os.list![0].stopBelow!(item, cfg({}))).toBeNull());
+  it('newestFirst: stop on startedAt', () => expect(b3os.list![0].stopBelow!(item, cfg({ newestFirst: true }))).toBe(Date.parse(item.startedAt)));
+});
+
+describe('Anon list paging comes from the source options', () => {
+  const source = (options: Record<string, unknown>) =>
+    parseConfig({ sources: [{ name: 'a', provider: 'anon', baseUrl: 'http://x/api/v2', tokenEnv: 'T', options }] }).sources[0];
+  it('defaults to the assumed cursor shape', () => {
+    const c = streamCollection(anon.list![0], source({}));
+    expect(c.path).toBe('/workflow-runs');
+    expect(c.items).toBe('data');
+    expect(c.paging).toMatchObject({ style: 'cursor', cursorParam: 'cursor', nextCursor: 'nextCursor', limitParam: 'limit' });
+  });
+  it('takes offset paging with its own names', () => {
+    const c = streamCollection(anon.list![0], source({ list: { style: 'offset', path: '/runs', offsetParam: 'skip', limitParam: 'take', items: 'result.rows', hasMore: 'result.more' } }));
+    expect(c).toMatchObject({ path: '/runs', items: 'result.rows', paging: { style: 'offset', offsetParam: 'skip', limitParam: 'take', hasMore: 'result.more' } });
+  });
+  it('refuses unknown settings', () => {
+    expect(() => source({ list: { style: 'links' } })).toThrow();
+  });
+});
+
+describe('Tracecat steps from the history', () => {
+  const g = (id: number, ref: string, attempt = 1) => ({ event_id: id, action_ref: ref, current_attempt: attempt });
+  it('one step per scheduled action, closed by its own events', () => {
+    const steps = stepsFromHistory([
+      { event_id: 1, event_time: '2026-01-01T00:00:00+00:00', event_type: 'WORKFLOW_EXECUTION_STARTED' },
+      { event_id: 2, event_time: '2026-01-01T00:00:01+00:00', event_type: 'ACTIVITY_TASK_SCHEDULED', event_group: g(2, 'a') },
+      { event_id: 3, event_time: '2026-01-01T00:00:02+00:00', event_type: 'ACTIVITY_TASK_SCHEDULED', event_group: g(3, 'b') },
+      { event_id: 4, event_time: '2026-01-01T00:00:05+00:00', event_type: 'ACTIVITY_TASK_STARTED', event_group: g(2, 'a', 2) },
+      { event_id: 5, event_time: '2026-01-01T00:00:06+00:00', event_type: 'ACTIVITY_TASK_FAILED', event_group: g(2, 'a', 2), failure: { message: 'boom' } },
+    ] as any);
+    expect(steps.map((s) => [s.step_id, s.step_ref, s.attempt, s.provider_status, s.error ?? ''])).toEqual([
+      ['2', 'a', 2, 'FAILED', 'boom'],
+      ['3', 'b', 1, 'SCHEDULED', ''],
+    ]);
+    expect(steps[0].started_at).toBe(Date.parse('2026-01-01T00:00:05Z'));
+  });
+});
+
+describe('scrub', () => {
+  it('replaces credential-looking header values whatever the header is called', () => {
+    const out = scrub({ http_state: { request: { headers: { 'X-Custom': 'Bearer ghp_abcdefghijklmnop', 'X-Trace': 'a1b2c3d4e5f6a7b8c9d0e1f2', Accept: 'application/json', Authorization: 'x' } } } }) as any;
+    expect(out.http_state.request.headers).toEqual({ 'X-Custom': '[REDACTED]', 'X-Trace': '[REDACTED]', Accept: 'application/json', Authorization: '[REDACTED]' });
+  });
+  it('leaves ordinary values alone', () => {
+    expect(looksLikeCredential('Thu, 10 Jul 2025 16:56:24 GMT')).toBe(false);
+    expect(looksLikeCredential('application/json')).toBe(false);
+  });
+});
+
+describe('inbox endpoint', () => {
+  it('validates ids', () => {
+    expect(parseRunIds({ run_ids: ['a', 'b', 'a'] })).toEqual(['a', 'b']);
+    expect(parseRunIds(['x'])).toEqual(['x']);
+    expect(() => parseRunIds({ run_ids: [] })).toThrow();
+    expect(() => parseRunIds({ run_ids: [''] })).toThrow();
+    expect(() => parseRunIds({ run_ids: [1] })).toThrow();
+  });
+
+  it('accepts ids for an inbox source, refuses other sources, and requires the bearer token', async () => {
+    const config = parseConfig({
+      sources: [
+        { name: 'dx-a', provider: 'dx', baseUrl: 'http://x', tokenEnv: 'T' },
+        { name: 'b', provider: 'b3os', baseUrl: 'http://x', tokenEnv: 'T' },
+      ],
+    });
+    const inserted: any[] = [];
+    const services = { config, warehouse: { client: { insert: async (x: any) => void inserted.push(x) } } } as any;
+    const http = await startHttpServer(services, inboxRoutes(), { host: '127.0.0.1', port: 0, token: 'svc-token-123' });
+    try {
+      const post = (path: string, body: unknown, token = 'svc-token-123') =>
+        fetch(http.url + path, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const ok = await post('/sources/dx-a/runs', { run_ids: ['r1', 'r2'] });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ accepted: 2 });
+      expect(inserted[0].values.map((v: any) => [v.source, v.run_id])).toEqual([['dx-a', 'r1'], ['dx-a', 'r2']]);
+      expect((await post('/sources/dx-a/runs', ['r3'])).status).toBe(200);
+      expect((await post('/sources/b/runs', ['r1'])).status).toBe(400);
+      expect((await post('/sources/nope/runs', ['r1'])).status).toBe(404);
+      expect((await post('/sources/dx-a/runs', { run_ids: [''] })).status).toBe(400);
+      expect((await post('/sources/dx-a/runs', ['r1'], 'wrong')).status).toBe(401);
+      expect(inserted.length).toBe(2);
+    } finally {
+      await http.close();
+    }
+  });
+});
