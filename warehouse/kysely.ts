@@ -13,6 +13,8 @@ import {
   DefaultQueryCompiler,
   DialectAdapterBase,
   Kysely,
+  sql,
+  type RawBuilder,
   SelectQueryNode,
   type DatabaseConnection,
   type DatabaseIntrospector,
@@ -119,7 +121,8 @@ class ClickHouseConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const query_params = toQueryParams(compiled.parameters);
-    const isSelect = SelectQueryNode.is(compiled.query) || compiled.query.kind === 'SetOperationNode' || compiled.query.kind === 'RawNode';
+    // Raw queries (sql`…`) are read as rows: runsync uses them for SELECTs only.
+    const isSelect = SelectQueryNode.is(compiled.query) || compiled.query.kind === 'RawNode';
     if (isSelect) {
       const rs = await this.client.query({ query: compiled.sql + SELECT_SETTINGS, query_params, format: 'JSONEachRow' });
       return { rows: await rs.json<R>() };
@@ -167,6 +170,14 @@ export class ClickHouseDialect implements Dialect {
     };
     return { getSchemas: no, getTables: no, getMetadata: no };
   }
+}
+
+/**
+ * A point in time as a `DateTime64(3, 'UTC')` parameter, typed like the text the
+ * time columns read as, so `where('finished_at', '>=', at(ms))` type-checks.
+ */
+export function at(time: number | Date): RawBuilder<string> {
+  return sql<string>`${time instanceof Date ? time : new Date(time)}`;
 }
 
 /** A typed query builder over the project's one ClickHouse client. */

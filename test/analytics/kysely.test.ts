@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
-import { clickhouseTypeOf, warehouseDb, type WarehouseDb } from '../../warehouse/kysely.js';
+import { at, clickhouseTypeOf, warehouseDb, type WarehouseDb } from '../../warehouse/kysely.js';
 import { toCh } from '../../core/time.js';
 
 const HOSTILE = [
@@ -64,7 +64,7 @@ describe('Kysely dialect', () => {
       .selectFrom('runs')
       .select(['run_id'])
       .where('run_id', '=', "'; DROP TABLE x; --")
-      .where('finished_at', '>=', new Date(0))
+      .where('finished_at', '>=', at(0))
       .where('is_test', '=', 0)
       .where('run_id', 'in', ['a', 'b'])
       .compile();
@@ -108,9 +108,9 @@ describe('Kysely dialect', () => {
     const when = new Date(Date.UTC(2026, 10, 17, 12, 0, 0, 123));
     const r = await sql<Record<string, unknown>>`SELECT ${42} AS i, toTypeName(${42}) AS ti, ${0.25} AS f, ${true} AS b, ${when} AS d, toTypeName(${when}) AS td, ${['x', "y'"]} AS a, ${null} AS z`.execute(db);
     expect(r.rows[0]).toEqual({ i: 42, ti: 'Int64', f: 0.25, b: true, d: '2026-11-17 12:00:00.123', td: "DateTime64(3, 'UTC')", a: ['x', "y'"], z: null });
-    const hits = await db.selectFrom('runs').select('run_id').where('finished_at', '>=', when).where('finished_at', '<', new Date(when.getTime() + 1)).execute();
+    const hits = await db.selectFrom('runs').select('run_id').where('finished_at', '>', at(when)).where('finished_at', '<', at(when.getTime() + 1)).execute();
     expect(hits).toEqual([]);
-    const day = await db.selectFrom('runs').select((eb) => eb.fn.countAll<number>().as('n')).where('finished_at', '>=', new Date(Date.UTC(2026, 10, 17))).execute();
+    const day = await db.selectFrom('runs').select((eb) => eb.fn.countAll<number>().as('n')).where('finished_at', '>=', at(Date.UTC(2026, 10, 17))).execute();
     expect(day).toEqual([{ n: HOSTILE.length }]);
   });
 });

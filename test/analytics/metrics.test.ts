@@ -194,7 +194,7 @@ describe('step_failure_rates_daily', () => {
        FROM step_failure_rates_daily ORDER BY day, source, workflow_id, step_ref`,
     );
     const want = [...expected.entries()]
-      .map(([key, { bucket, ...e }]) => ({ day: bucket, source: e.source, workflow_id: e.workflow_id, step_ref: key.split('|')[3], ...e }))
+      .map(([key, { bucket, source, workflow_id, ...e }]) => ({ day: bucket, source, workflow_id, step_ref: key.split('|')[3], ...e }))
       .sort((a, b) => (a.day + a.source + a.workflow_id + a.step_ref < b.day + b.source + b.workflow_id + b.step_ref ? -1 : 1));
     expect(got.length).toBeGreaterThan(20);
     expect(got).toEqual(want);
