@@ -2,12 +2,19 @@ import type { ProviderName, RunsyncConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { PROVIDER_DEFINITIONS } from '../providers/index.js';
 import { startStraitSimulator } from '../simulators/strait.js';
+import { startTracecatSimulator, type TracecatSimulator } from '../simulators/tracecat.js';
+import { startB3osSimulator } from '../simulators/b3os.js';
+import { startAnonSimulator } from '../simulators/anon.js';
+import { startDxSimulator, type DxSimulator } from '../simulators/dx.js';
+import { readServiceFile } from '../server/service-file.js';
 import type { Simulator } from '../simulators/core/sim.js';
 
 /** How the demo brings up each provider's simulator and points a source at it. */
 interface DemoProvider {
   start(opts: { seed: number; start: number; speed: number }): Promise<Simulator<unknown>>;
   options(sim: Simulator<unknown>): Record<string, unknown>;
+  /** Sources without a listing (DX): run ids the simulated world started since the last call. */
+  newRunIds?(sim: Simulator<unknown>): string[];
 }
 
 const DEMO: Partial<Record<ProviderName, DemoProvider>> = {
@@ -15,7 +22,60 @@ const DEMO: Partial<Record<ProviderName, DemoProvider>> = {
     start: (o) => startStraitSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 60, runsPerHour: 120 }),
     options: () => ({ projectId: 'proj_demo' }),
   },
+  tracecat: {
+    start: (o) => startTracecatSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 60, runsPerHour: 90 }),
+    options: (sim) => ({ workspaceId: (sim as TracecatSimulator).workspaceId }),
+  },
+  b3os: {
+    start: (o) => startB3osSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 60, runsPerHour: 90 }),
+    options: () => ({ orgId: 'org_demo' }),
+  },
+  anon: {
+    start: (o) => startAnonSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 50, runsPerHour: 60 }),
+    // The simulator's list endpoint has the shape of the connector's default assumption.
+    options: () => ({}),
+  },
+  dx: {
+    start: (o) => startDxSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 30, runsPerHour: 40 }),
+    options: () => ({}),
+    newRunIds: (sim) => (sim as DxSimulator).drainNewRunIds(),
+  },
 };
+
+/**
+ * DX cannot list runs: the systems that start them tell runsync their ids. In the demo the
+ * simulator's new runs are posted to the running service's inbox endpoint, as such a
+ * system would do (`runsync start --once` serves no endpoint, so DX stays empty there).
+ */
+function feedInboxes(dataDir: string, feeds: { source: string; sim: Simulator<unknown>; take: (sim: Simulator<unknown>) => string[] }[]): () => void {
+  const pending = new Map<string, string[]>(feeds.map((f) => [f.source, []]));
+  let busy = false;
+  const timer = setInterval(async () => {
+    const service = readServiceFile(dataDir);
+    if (!service || busy) return;
+    busy = true;
+    try {
+      for (const f of feeds) {
+        const ids = [...pending.get(f.source)!, ...f.take(f.sim)];
+        if (ids.length === 0) continue;
+        try {
+          const res = await fetch(`${service.url}/sources/${encodeURIComponent(f.source)}/runs`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ run_ids: ids }),
+          });
+          pending.set(f.source, res.ok ? [] : ids);
+        } catch {
+          pending.set(f.source, ids);
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  }, 2_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 export interface Demo {
   config: RunsyncConfig;
@@ -31,6 +91,7 @@ export interface Demo {
 export async function startDemo(opts: { dataDir: string; seed?: number; speed?: number; schedule?: string }): Promise<Demo> {
   const simulators: Simulator<unknown>[] = [];
   const sources: unknown[] = [];
+  const feeds: Parameters<typeof feedInboxes>[1] = [];
   const speed = opts.speed ?? 30;
   // Simulated time starts a day back so the first sync has history to backfill.
   const start = Date.now() - 24 * 3_600_000;
@@ -40,6 +101,7 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
     simulators.push(sim);
     const tokenEnv = `RUNSYNC_DEMO_${provider.toUpperCase()}_TOKEN`;
     process.env[tokenEnv] = sim.token;
+    if (demo.newRunIds) feeds.push({ source: `${provider}-demo`, sim, take: demo.newRunIds });
     sources.push({
       name: `${provider}-demo`,
       provider,
@@ -54,10 +116,12 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
     });
   }
   const config = parseConfig({ dataDir: opts.dataDir, sources }, 'demo config');
+  const stopFeeding = feeds.length ? feedInboxes(config.dataDir, feeds) : () => undefined;
   return {
     config,
     simulators,
     close: async () => {
+      stopFeeding();
       await Promise.all(simulators.map((s) => s.close()));
     },
   };
