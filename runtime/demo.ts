@@ -19,24 +19,24 @@ interface DemoProvider {
 
 const DEMO: Partial<Record<ProviderName, DemoProvider>> = {
   strait: {
-    start: (o) => startStraitSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 60, runsPerHour: 120 }),
+    start: (o) => startStraitSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3 }),
     options: () => ({ projectId: 'proj_demo' }),
   },
   tracecat: {
-    start: (o) => startTracecatSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 60, runsPerHour: 90 }),
+    start: (o) => startTracecatSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3 }),
     options: (sim) => ({ workspaceId: (sim as TracecatSimulator).workspaceId }),
   },
   b3os: {
-    start: (o) => startB3osSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 60, runsPerHour: 90 }),
+    start: (o) => startB3osSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3 }),
     options: () => ({ orgId: 'org_demo' }),
   },
   anon: {
-    start: (o) => startAnonSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 50, runsPerHour: 60 }),
+    start: (o) => startAnonSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 2 }),
     // The simulator's list endpoint has the shape of the connector's default assumption.
     options: () => ({}),
   },
   dx: {
-    start: (o) => startDxSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 30, runsPerHour: 40 }),
+    start: (o) => startDxSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 10, runsPerHour: 2 }),
     options: () => ({}),
     newRunIds: (sim) => (sim as DxSimulator).drainNewRunIds(),
   },
@@ -44,8 +44,9 @@ const DEMO: Partial<Record<ProviderName, DemoProvider>> = {
 
 /**
  * DX cannot list runs: the systems that start them tell runsync their ids. In the demo the
- * simulator's new runs are posted to the running service's inbox endpoint, as such a
- * system would do (`runsync start --once` serves no endpoint, so DX stays empty there).
+ * ids of runs that exist at start are put into the inbox before the first sync
+ * (`Demo.initialInbox`), and later runs are posted to the running service's inbox
+ * endpoint, as such a system would do.
  */
 function feedInboxes(dataDir: string, feeds: { source: string; sim: Simulator<unknown>; take: (sim: Simulator<unknown>) => string[] }[]): () => void {
   const pending = new Map<string, string[]>(feeds.map((f) => [f.source, []]));
@@ -80,6 +81,8 @@ function feedInboxes(dataDir: string, feeds: { source: string; sim: Simulator<un
 export interface Demo {
   config: RunsyncConfig;
   simulators: Simulator<unknown>[];
+  /** Run ids that inbox-fed sources (DX) know of before the first sync. */
+  initialInbox: { source: string; ids: string[] }[];
   close(): Promise<void>;
 }
 
@@ -93,11 +96,14 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   const sources: unknown[] = [];
   const feeds: Parameters<typeof feedInboxes>[1] = [];
   const speed = opts.speed ?? 30;
-  // Simulated time starts a day back so the first sync has history to backfill.
-  const start = Date.now() - 24 * 3_600_000;
+  // Simulated time starts nine days back and is fast-forwarded to now, so the first sync
+  // backfills more than a full week (the weekly report has something to compare).
+  const history = 9 * 86_400_000;
+  const start = Date.now() - history;
   for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
     if (!PROVIDER_DEFINITIONS[provider]) continue;
     const sim = await demo.start({ seed: opts.seed ?? 7, start, speed });
+    sim.advance(history);
     simulators.push(sim);
     const tokenEnv = `RUNSYNC_DEMO_${provider.toUpperCase()}_TOKEN`;
     process.env[tokenEnv] = sim.token;
@@ -110,16 +116,18 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
       schedule: opts.schedule ?? '* * * * *',
       lookback: '30m',
       settle: '10m',
-      backfill: '3d',
+      backfill: '14d',
       rateLimit: 50,
       options: demo.options(sim),
     });
   }
   const config = parseConfig({ dataDir: opts.dataDir, sources }, 'demo config');
+  const initialInbox = feeds.map((f) => ({ source: f.source, ids: f.take(f.sim) }));
   const stopFeeding = feeds.length ? feedInboxes(config.dataDir, feeds) : () => undefined;
   return {
     config,
     simulators,
+    initialInbox,
     close: async () => {
       stopFeeding();
       await Promise.all(simulators.map((s) => s.close()));

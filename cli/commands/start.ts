@@ -7,6 +7,11 @@ import { startDemo, type Demo } from '../../runtime/demo.js';
 import { startHttpServer } from '../../server/app.js';
 import { serviceRoutes } from '../../server/routes.js';
 import { warehouseSummary } from '../../runtime/summary.js';
+import { addToInbox } from '../../warehouse/queries.js';
+import { generateReport } from '../../report/index.js';
+import { weekOf } from '../../report/week.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { removeServiceFile, writeServiceFile } from '../../server/service-file.js';
 import { closeSqlEngines } from '../../server/sql-endpoint.js';
 
@@ -57,11 +62,20 @@ export const startCommand: Command = {
       const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue);
       const reportSchedule = values.once ? null : await applyReportSchedule(services.client, config, services.temporal.taskQueue);
       if (reportSchedule) out(`report:    weekly reliability report on "${config.report.schedule}" (UTC) into ${ctx.dataDir}/reports`);
+      for (const { source, ids } of demo?.initialInbox ?? []) await addToInbox(services.warehouse.client, source, ids);
       out(`first sync of ${config.sources.length} source(s)…`);
       const outcomes = await syncOnce(services.client, config, services.temporal.taskQueue);
       out(formatOutcomes(outcomes));
       out('');
       out(await warehouseSummary(services.warehouse.client));
+      if (demo) {
+        const week = weekOf(Date.now());
+        const path = join(ctx.dataDir, 'reports', `demo-${week.label}.html`);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, (await generateReport(services.warehouse.client, { week, sources: [], format: 'html' })).body);
+        out(`\nthis week's reliability report: ${path}`);
+        if (http) out(`live dashboard: ${http.url}/dashboard`);
+      }
       if (values.once) return outcomes.every((o) => o.ok) ? 0 : 1;
       out('');
       out(`syncing on schedule (${schedules.length} schedule(s)); Ctrl-C to stop`);
