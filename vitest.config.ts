@@ -10,6 +10,7 @@ export default defineConfig({
     // Two cores: files in parallel beyond that only make them slower.
     maxWorkers: 2,
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     // Temporal's worker logs every failed workflow at WARN; tests provoke failures on purpose.
     env: { RUNSYNC_TEMPORAL_LOG: 'ERROR', RUNSYNC_LOG_LEVEL: 'warn' },
   },
