@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
-import { openWarehouse } from '../../warehouse/client.js';
-import { migrate } from '../../warehouse/migrate.js';
+import { openReader } from '../../warehouse/reader.js';
 import { generateReport, lastCompleteWeek, parseIsoWeek, type ReportFormat } from '../../report/index.js';
 
 export const reportCommand: Command = {
@@ -30,9 +29,8 @@ export const reportCommand: Command = {
     }
     const sources = ((values.source as string[] | undefined) ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
     const ctx = cliContext(values);
-    const wh = await openWarehouse({ dataDir: ctx.dataDir });
+    const wh = await openReader(ctx.dataDir);
     try {
-      await migrate(wh.client);
       const { body } = await generateReport(wh.client, { week, sources, format });
       if (values.out) {
         writeFileSync(values.out, body);

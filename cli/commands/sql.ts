@@ -2,8 +2,13 @@ import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { openWarehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
-import { runUserQuery } from '../../warehouse/user-query.js';
 import { readServiceFile } from '../../server/service-file.js';
+import { openReader } from '../../warehouse/reader.js';
+import { runUserQuery } from '../../warehouse/user-query.js';
+import { openReadOnlyEngine } from '../../server/readonly-engine.js';
+import { guardQuery } from '../../server/sql-endpoint.js';
+
+const HUMAN_FORMAT = 'PrettyCompactMonoBlock';
 
 export const sqlCommand: Command = {
   name: 'sql',
@@ -16,24 +21,30 @@ export const sqlCommand: Command = {
       return 2;
     }
     const ctx = cliContext(values);
-    // A running service holds the embedded chDB: ask its read-only SQL endpoint instead.
-    const service = process.env.CLICKHOUSE_URL ? null : readServiceFile(ctx.dataDir);
-    if (service) {
-      const token = service.tokenEnv ? process.env[service.tokenEnv] : undefined;
-      const res = await fetch(`${service.url}/?default_format=PrettyCompactMonoBlock`, { method: 'POST', body: query, headers: token ? { authorization: `Bearer ${token}` } : {} });
-      const text = await res.text();
-      if (!res.ok) {
-        process.stderr.write(text.endsWith('\n') ? text : text + '\n');
-        return 1;
+    // Through the running service's read-only endpoint, or a real server (CLICKHOUSE_URL,
+    // where the user's own grants apply).
+    if (process.env.CLICKHOUSE_URL || readServiceFile(ctx.dataDir)) {
+      const reader = await openReader(ctx.dataDir);
+      try {
+        process.stdout.write(await runUserQuery(reader.client, query, HUMAN_FORMAT));
+        return 0;
+      } finally {
+        await reader.close();
       }
-      process.stdout.write(text);
-      return 0;
     }
+    // Embedded and no service: the same read-only guard as the endpoint, on a read-only connection.
     const wh = await openWarehouse({ dataDir: ctx.dataDir });
     try {
       await migrate(wh.client);
-      process.stdout.write(await runUserQuery(wh.client, query));
-      return 0;
+      const engine = await openReadOnlyEngine(wh);
+      try {
+        await guardQuery(engine, query, {});
+        const res = await engine.execute({ sql: query, format: HUMAN_FORMAT, params: {} });
+        process.stdout.write(res.body);
+        return 0;
+      } finally {
+        await engine.close();
+      }
     } finally {
       await wh.close();
     }

@@ -1,7 +1,6 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
-import { openWarehouse } from '../../warehouse/client.js';
-import { migrate } from '../../warehouse/migrate.js';
+import { openReader } from '../../warehouse/reader.js';
 import { sourceStatus } from '../../runtime/status.js';
 
 export const statusCommand: Command = {
@@ -11,9 +10,8 @@ export const statusCommand: Command = {
   options: { json: { type: 'boolean' } },
   async run({ values }) {
     const ctx = cliContext(values);
-    const wh = await openWarehouse({ dataDir: ctx.dataDir });
+    const wh = await openReader(ctx.dataDir);
     try {
-      await migrate(wh.client);
       const rows = await sourceStatus(wh.client, ctx.config.sources.map((s) => s.name));
       if (values.json) {
         out(JSON.stringify(rows, null, 2));

@@ -22,10 +22,11 @@ export const trackCommand: Command = {
       return 2;
     }
     const ctx = cliContext(values);
-    const source = inboxSource(ctx.config, name);
     const ids = parseRunIds(rest);
     const service = readServiceFile(ctx.dataDir);
     if (service) {
+      // The service knows its own sources (it may run with another config, e.g. the demo's) and checks the name.
+      const source = { name };
       const tokenEnv = service.tokenEnv ?? ctx.config.server.tokenEnv;
       const token = tokenEnv ? process.env[tokenEnv] : undefined;
       if (tokenEnv && !token) throw new Error(`the running service wants a bearer token: set ${tokenEnv}`);
@@ -40,6 +41,7 @@ export const trackCommand: Command = {
       out(`${accepted} run id(s) handed to ${source.name} (through the running service at ${service.url})`);
       return 0;
     }
+    const source = inboxSource(ctx.config, name);
     const wh = await openWarehouse({ dataDir: ctx.dataDir });
     try {
       await migrate(wh.client);

@@ -1,0 +1,81 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+/**
+ * The main job as a user runs it: `runsync start --demo` in its own process (joined to
+ * the test run's Temporal server), then other runsync commands against the same data
+ * directory while it runs, then Ctrl-C.
+ */
+let dir: string;
+let child: ChildProcess;
+let stdout = '';
+let exited: Promise<number>;
+
+const env = () => ({ ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') });
+
+function runsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, ['bin/runsync.js', ...args, '--data-dir', dir], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('exit', (code) => resolve({ code: code ?? -1, stdout: out, stderr: err }));
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'runsync-start-'));
+  child = spawn(process.execPath, ['bin/runsync.js', 'start', '--demo', '--port', '0', '--data-dir', dir], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', () => undefined);
+  exited = new Promise((r) => child.on('exit', (code) => r(code ?? -1)));
+  const deadline = Date.now() + 150_000;
+  while (!stdout.includes('syncing on schedule')) {
+    if (Date.now() > deadline) throw new Error(`start --demo did not finish its first sync:\n${stdout}`);
+    if (child.exitCode !== null) throw new Error(`start --demo exited early (${child.exitCode}):\n${stdout}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('runsync start --demo', () => {
+  it('syncs all five providers and reports what landed', () => {
+    for (const p of ['strait', 'tracecat', 'b3os', 'anon', 'dx']) expect(stdout).toMatch(new RegExp(`${p}-demo\\s+ok\\s+new=[1-9]`));
+    expect(stdout).toMatch(/this week's reliability report: .*\.html/);
+  });
+
+  it('other commands work while the service holds the embedded warehouse', async () => {
+    const service = JSON.parse(readFileSync(join(dir, 'service.json'), 'utf8'));
+    const sql = await runsync(['sql', 'SELECT count() > 0 FROM runs FORMAT TSV']);
+    expect(sql.stderr).toBe('');
+    expect(sql.stdout).toBe('1\n');
+    const refused = await runsync(['sql', 'DROP TABLE runs']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/READONLY/);
+    const status = await runsync(['status', '--json']);
+    expect(status.stderr + String(status.code)).toBe("0");
+    expect(JSON.parse(status.stdout).map((s: any) => s.source).sort()).toEqual(['anon-demo', 'b3os-demo', 'dx-demo', 'strait-demo', 'tracecat-demo']);
+    const track = await runsync(['track', 'dx-demo', 'some-run-id-1']);
+    expect(track.stderr + String(track.code)).toBe("0");
+    expect(track.stdout).toMatch(/through the running service/);
+    const dash = await fetch(`${service.url}/dashboard`);
+    expect(dash.status).toBe(200);
+    expect(await dash.text()).toMatch(/<svg/);
+  });
+
+  it('stops cleanly on SIGINT', async () => {
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-99), 60_000))]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/SIGINT: shutting down/);
+    expect(existsSync(join(dir, 'service.json'))).toBe(false);
+  });
+});
