@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { SourceConfig } from '../config/schema.js';
 import type { ProviderDefinition, ListContext, ListStream, Collection } from '../providers/types.js';
 import type { HttpClient } from '../http/client.js';
-import { AuthError, HttpError } from '../http/errors.js';
+import { AuthError, EnvelopeError, HttpError } from '../http/errors.js';
 import { fetchPage, fillPath, pick, type PageState } from '../http/paging.js';
 import { scrub, scrubText } from '../core/redact.js';
 import { parseDuration, toCh } from '../core/time.js';
@@ -242,6 +242,13 @@ export class SourceSync {
       return true;
     } catch (e) {
       if (e instanceof AuthError) throw e;
+      if (listItem === undefined && isNotFound(e)) {
+        // Polled by id and the provider no longer knows it: stop polling it, say so once.
+        await this.writer.add('gone_runs', { source: this.name, run_id: key, gone_at: toCh(this.now()), reason: (e as Error).message.slice(0, 500), version: nextVersion() });
+        await this.quarantine('warning', (e as HttpError).endpoint, key, `run ${key} is no longer known to the provider (${(e as Error).message}); it is not polled again`, null);
+        this.d.log.warn('run gone', { source: this.name, run: key });
+        return true;
+      }
       this.counts.runs_failed++;
       if (e instanceof RecordError) {
         await this.quarantine('error', e.endpoint, e.key, e.message, e.payload);
@@ -379,6 +386,12 @@ function scrubAttributes(a: Record<string, string> | undefined, secrets: string[
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(a ?? {})) out[k] = scrubText(v, secrets);
   return out;
+}
+
+/** The provider's definite "no such run": HTTP 404, or an envelope error code saying so (DX `not_found`). */
+export function isNotFound(e: unknown): boolean {
+  if (e instanceof EnvelopeError) return /not_?found/i.test(e.code);
+  return e instanceof HttpError && e.status === 404;
 }
 
 function safeKey(def: ProviderDefinition, raw: unknown): string {

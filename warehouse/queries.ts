@@ -31,7 +31,8 @@ export async function knownRuns(client: ClickHouseClient, source: string, ids: s
 
 /**
  * Runs to poll by id: still open, finished within the settle window, or handed in
- * through the inbox and never fetched. Runs this sync already wrote are left out.
+ * through the inbox and never fetched. Runs this sync already wrote are left out, and
+ * so are runs the provider said are gone (unless written again since: a listing saw them).
  */
 export async function runsToRepoll(
   client: ClickHouseClient,
@@ -40,13 +41,17 @@ export async function runsToRepoll(
   const rows = await select<{ run_id: string }>(
     client,
     `SELECT run_id FROM (
-       SELECT run_id FROM runs
-       WHERE source = {source:String} AND sync_id != {syncId:String}
-         AND (is_terminal = 0 OR finished_at >= {settleSince:DateTime64(3, 'UTC')})
+       SELECT r.run_id AS run_id FROM runs AS r
+       LEFT JOIN (SELECT run_id, max(gone_at) AS gone_at FROM gone_runs WHERE source = {source:String} GROUP BY run_id) AS g
+         ON g.run_id = r.run_id
+       WHERE r.source = {source:String} AND r.sync_id != {syncId:String}
+         AND (r.is_terminal = 0 OR r.finished_at >= {settleSince:DateTime64(3, 'UTC')})
+         AND g.gone_at < r.synced_at
        UNION DISTINCT
        SELECT run_id FROM inbox FINAL
        WHERE source = {source:String}
          AND run_id NOT IN (SELECT run_id FROM run_versions WHERE source = {source:String})
+         AND run_id NOT IN (SELECT run_id FROM gone_runs WHERE source = {source:String})
      )
      WHERE run_id > {after:String}
      ORDER BY run_id

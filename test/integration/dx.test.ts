@@ -146,9 +146,23 @@ describe('DX through Temporal into ClickHouse (inbox-driven)', () => {
     sim.failNext(2, 'internal_error');
     const res = await h.sync(SOURCE);
     expect(res.counts.retries).toBeGreaterThanOrEqual(2);
-    const q = await h.query<any>(`SELECT record_key, reason FROM quarantine WHERE severity = 'error'`);
-    expect(q.map((r) => r.record_key)).toEqual(['nosuchrun000']);
-    expect(q[0].reason).toMatch(/ok:false \(not_found\)/);
+    // not_found: the id is gone for good: a warning, and it is not polled again.
+    const q = await h.query<any>(`SELECT record_key, severity, reason FROM quarantine WHERE record_key = 'nosuchrun000'`);
+    expect(q).toEqual([{ record_key: 'nosuchrun000', severity: 'warning', reason: expect.stringMatching(/ok:false \(not_found\).*not polled again/) }]);
+    expect((await h.query<any>(`SELECT run_id FROM runs WHERE run_id = 'nosuchrun000'`)).length).toBe(0);
+    await expectWarehouseMatchesTruth(tracked);
+    sim.clearRequests();
+    // Any other ok:false is an error for that run only: quarantined, polled again next time.
+    const next = sim.trigger(1);
+    await addToInbox(h.warehouse.client, SOURCE, next);
+    sim.failNext(1, 'invalid_arguments');
+    await h.sync(SOURCE);
+    expect(infoCalls().some((r) => r.query.id === 'nosuchrun000')).toBe(false);
+    const errors = await h.query<any>(`SELECT reason FROM quarantine WHERE severity = 'error'`);
+    expect(errors.length).toBe(1);
+    expect(errors[0].reason).toMatch(/ok:false \(invalid_arguments\)/);
+    tracked.push(...next);
+    await h.sync(SOURCE);
     await expectWarehouseMatchesTruth(tracked);
   });
 
