@@ -63,7 +63,7 @@ const search = (endpoint: string, query: (ctx: ListContext) => Record<string, st
   path: '/workflow-executions/search',
   query: (ctx) => ({ ...workspace(ctx), ...query(ctx) }),
   items: 'items',
-  paging: { style: 'cursor', cursorParam: 'cursor', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: opts(source.options).limit },
+  paging: { style: 'cursor', cursorParam: 'cursor', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: opts(source.options).limit, maxLimit: 1000 },
 });
 
 const CLOSE: Record<string, string> = {

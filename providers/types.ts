@@ -8,19 +8,20 @@ import type { RunBundle } from '../sync/records.js';
  * How a collection endpoint pages, as data (the way dlt's REST source and Airbyte's
  * declarative connectors describe it). `http/paging.ts` is the one implementation.
  */
+/** `limit` is the page size runsync asks for; `maxLimit`, when larger, what the provider accepts (a source's `pageSize` may go up to it). */
 export type Paging =
   /** An opaque token from the answer is sent back as-is (Tracecat). */
-  | { style: 'cursor'; cursorParam: string; nextCursor: string; hasMore?: string; limitParam?: string; limit: number }
+  | { style: 'cursor'; cursorParam: string; nextCursor: string; hasMore?: string; limitParam?: string; limit: number; maxLimit?: number }
   /**
    * The server's cursor is the last item's timestamp and the next page takes `< cursor`,
    * which skips items that share that timestamp at the page edge (Strait). The paginator
    * sends the last timestamp + 1 ns instead (`<=`), and the engine drops the repeats.
    */
-  | { style: 'timestamp-cursor'; cursorParam: string; itemTime: string; hasMore?: string; nextCursor?: string; limitParam?: string; limit: number }
+  | { style: 'timestamp-cursor'; cursorParam: string; itemTime: string; hasMore?: string; nextCursor?: string; limitParam?: string; limit: number; maxLimit?: number }
   /** limit/offset; `overlap` items of each page are fetched again so rows shifting down are not missed (B3OS). */
-  | { style: 'offset'; offsetParam: string; limitParam: string; limit: number; hasMore?: string; overlap: number }
+  | { style: 'offset'; offsetParam: string; limitParam: string; limit: number; maxLimit?: number; hasMore?: string; overlap: number }
   /** page number and page size; stops on a short page or when `total` is reached. */
-  | { style: 'page'; pageParam: string; sizeParam: string; limit: number; firstPage: number; total?: string }
+  | { style: 'page'; pageParam: string; sizeParam: string; limit: number; maxLimit?: number; firstPage: number; total?: string }
   /** One answer holds everything. */
   | { style: 'single' };
 

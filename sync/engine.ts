@@ -378,8 +378,16 @@ export class SourceSync {
 }
 
 /** A stream's collection for this source (built from its options when the paging is configurable). */
+/**
+ * A stream's collection for this source; the source's `pageSize`, when set, replaces
+ * the page size of the listing (never above what the provider accepts).
+ */
 export function streamCollection(stream: ListStream, source: SourceConfig): Collection {
-  return typeof stream.collection === 'function' ? stream.collection(source) : stream.collection;
+  const coll = typeof stream.collection === 'function' ? stream.collection(source) : stream.collection;
+  const p = coll.paging;
+  if (source.pageSize === undefined || !('limit' in p)) return coll;
+  const max = p.maxLimit ?? p.limit;
+  return { ...coll, paging: { ...p, limit: Math.min(source.pageSize, max) } };
 }
 
 function scrubAttributes(a: Record<string, string> | undefined, secrets: string[]): Record<string, string> {
