@@ -4,6 +4,8 @@ import { startHarness, type Harness } from '../helpers/harness.js';
 import { RowWriter } from '../../warehouse/writer.js';
 import { nextVersion } from '../../warehouse/version.js';
 import { num } from '../helpers/compare.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { weekOf } from '../../report/week.js';
 
 let sim: StraitSimulator;
 let h: Harness;
@@ -68,5 +70,24 @@ describe('sync mechanics', () => {
     expect(num(n.c)).toBe(5);
     const changed = await h.query<any>(`SELECT name, value FROM system.settings WHERE changed AND name IN ('insert_deduplication_token', 'readonly', 'insert_deduplicate')`);
     expect(changed).toEqual([]);
+  });
+
+  it('the weekly report workflow stores both formats in the warehouse and the data directory', async () => {
+    const week = weekOf(Date.now());
+    const res = (await h.client.workflow.execute('weeklyReport', { taskQueue: h.taskQueue, workflowId: `report-${Date.now()}`, args: [{ week: week.label }] })) as { week: string; paths: string[] };
+    expect(res.week).toBe(week.label);
+    expect(res.paths.length).toBe(2);
+    for (const p of res.paths) expect(existsSync(p)).toBe(true);
+    const rows = await h.query<any>(`SELECT format, body FROM reports FINAL WHERE week = {w:Date} ORDER BY format`, { w: week.monday });
+    expect(rows.map((r) => r.format)).toEqual(['html', 'md']);
+    const md = rows[1].body as string;
+    expect(md).toBe(readFileSync(res.paths.find((p) => p.endsWith('.md'))!, 'utf8'));
+    // The report's run count for the source is the warehouse's count of runs finished that week (test runs excluded).
+    const [n] = await h.query<any>(
+      `SELECT count() c FROM runs WHERE is_terminal = 1 AND is_test = 0 AND toMonday(finished_at) = {w:Date}`,
+      { w: week.monday },
+    );
+    expect(md).toMatch(new RegExp(`\\| backfill \\| ${num(n.c)} \\|`));
+    expect(rows[0].body).toMatch(/<svg/);
   });
 });
