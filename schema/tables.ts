@@ -8,6 +8,7 @@
  * Filters may pass a `Date` where a time is compared.
  */
 import type { ColumnType } from 'kysely';
+import type { NormalStatus } from '../core/status.js';
 
 /** DateTime64(3, 'UTC'): read as text, compared with a Date or the same text. */
 export type DateTime = ColumnType<string, Date | string, Date | string>;
@@ -15,9 +16,8 @@ export type NullableDateTime = ColumnType<string | null, Date | string | null, D
 /** Date: read as 'YYYY-MM-DD'. */
 export type DateOnly = ColumnType<string, Date | string, Date | string>;
 
-export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'continued' | 'unknown';
-
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'continued'] as const;
+/** The contract's normalised status vocabulary (core/status.ts). */
+export type RunStatus = NormalStatus;
 
 export interface RunsTable {
   source: string;
