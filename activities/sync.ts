@@ -4,17 +4,15 @@ import type { RunsyncConfig, SourceConfig } from '../config/schema.js';
 import { ConfigError, sourceToken } from '../config/load.js';
 import { providerDefinition } from '../providers/index.js';
 import { HttpClient } from '../http/client.js';
-import { AuthError } from '../http/errors.js';
-import { SourceSync, type Budget } from '../sync/engine.js';
+import { AuthError, HttpError } from '../http/errors.js';
+import { SourceSync, isTransient, type Budget } from '../sync/engine.js';
 import { parseDuration, toCh } from '../core/time.js';
 import { logger, registerSecret, knownSecrets } from '../core/log.js';
 import { scrubText } from '../core/redact.js';
 import { readState, writeState, writeSyncRecord } from '../warehouse/queries.js';
 import { nextVersion } from '../warehouse/version.js';
-import { addCounts, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
+import { addCounts, maxOrNull, minOrNull, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
 
-const maxOrNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
-const minOrNull = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 
 export interface SyncActivityDeps {
   client: ClickHouseClient;
@@ -35,6 +33,8 @@ function classify(e: unknown, source: string): never {
   if (e instanceof AuthError) throw ApplicationFailure.nonRetryable(msg, 'AuthError');
   if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(msg, 'ConfigError');
   if (e instanceof ApplicationFailure) throw e;
+  // A 4xx other than 408/429, or an envelope error the provider calls final: the same request fails again.
+  if (e instanceof HttpError && !isTransient(e)) throw ApplicationFailure.nonRetryable(msg, e.name);
   throw ApplicationFailure.retryable(msg, (e as Error).name || 'Error');
 }
 
@@ -72,6 +72,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       envelope: def.envelope,
       // A wait's heartbeat repeats the last progress, so a retry after it still resumes there.
       onWait: (ms, reason) => ctx.heartbeat({ ...progress, waiting: ms, reason: scrubText(reason, [token]) }),
+      beforeRequest: () => ctx.heartbeat(progress),
+      // Cancelled or timed out: stop sending requests (a retry may already be running).
+      signal: ctx.cancellationSignal,
     });
     let progress: Record<string, unknown> = prior ? { ...prior } : {};
     return new SourceSync({
@@ -82,11 +85,17 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       syncId,
       log: log.child({ source: source.name }),
       secrets: [token],
+      // Details carry this attempt's figures merged with the earlier attempts', so that a
+      // later retry still knows every count and every run that must hold the watermark.
       heartbeat: (details) => {
-        const d = details as { counts?: SyncCounts };
-        progress = prior?.counts && d.counts ? { ...d, counts: addCounts(prior.counts, d.counts) } : { ...d };
+        const d = details as { counts?: SyncCounts; newest?: number | null; oldestFailure?: number | null };
+        progress = { ...d };
+        if (prior?.counts && d.counts) progress.counts = addCounts(prior.counts, d.counts);
+        if ('newest' in d) progress.newest = maxOrNull((prior?.newest as number | null) ?? null, d.newest ?? null);
+        if ('oldestFailure' in d) progress.oldestFailure = minOrNull((prior?.oldestFailure as number | null) ?? null, d.oldestFailure ?? null);
         ctx.heartbeat(progress);
       },
+      pulse: () => ctx.heartbeat(progress),
     });
   }
 

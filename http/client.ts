@@ -22,6 +22,12 @@ export interface HttpClientOptions {
   envelope?: EnvelopeCheck;
   /** Called while waiting out a backoff, so long waits keep the activity's heartbeat alive. */
   onWait?: (ms: number, reason: string) => void;
+  /** Called before every request (a liveness signal for slow, rate-limited pages). */
+  beforeRequest?: () => void;
+  /** Aborts requests and waits (the activity was cancelled or timed out). */
+  signal?: AbortSignal;
+  /** The longest `Retry-After` waited out in place; longer ones fail the request (retried later). */
+  maxRetryAfterMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   random?: () => number;
@@ -93,6 +99,8 @@ export class HttpClient {
   async getJson(path: string, query: Query = {}, endpoint = path): Promise<unknown> {
     const url = buildUrl(this.opts.baseUrl, path, query);
     for (let attempt = 0; ; attempt++) {
+      this.opts.signal?.throwIfAborted();
+      this.opts.beforeRequest?.();
       await this.limiter.take();
       this.stats.apiCalls++;
       let status = 0;
@@ -102,7 +110,7 @@ export class HttpClient {
       try {
         const res = await fetch(url, {
           headers: { accept: 'application/json', ...this.opts.headers },
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
+          signal: this.opts.signal ? AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.opts.signal]) : AbortSignal.timeout(this.opts.timeoutMs),
         });
         status = res.status;
         text = await res.text();
@@ -138,14 +146,19 @@ export class HttpClient {
         if (status === 429) this.stats.rateLimited++;
       } catch (e) {
         if (e instanceof HttpError) throw e;
+        if (this.opts.signal?.aborted) throw e;
         failure = `${endpoint}: ${(e as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : (e as Error).message}`;
       }
       if (attempt >= this.opts.maxRetries) {
         throw new HttpError(`${this.clean(failure)} (gave up after ${attempt + 1} attempts)`, status, endpoint, this.clean(text.slice(0, 500)));
       }
       this.stats.retries++;
-      const delay = retryAfter ?? this.backoff(attempt);
-      await this.wait(Math.min(delay, this.opts.maxDelayMs ?? 60_000), failure);
+      const maxRetryAfter = this.opts.maxRetryAfterMs ?? 15 * 60_000;
+      if (retryAfter !== null && retryAfter > maxRetryAfter) {
+        throw new HttpError(`${this.clean(failure)}: the server asks to wait ${Math.round(retryAfter / 1000)} s (Retry-After), longer than ${Math.round(maxRetryAfter / 1000)} s`, status, endpoint, this.clean(text.slice(0, 500)));
+      }
+      // Retry-After is the server's word and is waited out in full; otherwise exponential backoff.
+      await this.wait(retryAfter ?? this.backoff(attempt), failure);
     }
   }
 
@@ -155,7 +168,7 @@ export class HttpClient {
     let left = ms;
     while (left > 0) {
       const slice = Math.min(left, 5_000);
-      await sleep(slice);
+      await sleep(slice, undefined, { signal: this.opts.signal });
       left -= slice;
       if (left > 0) this.opts.onWait?.(left, reason);
     }

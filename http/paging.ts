@@ -12,6 +12,8 @@ export interface Page {
   items: unknown[];
   /** State to fetch the next page from; null when this was the last page. */
   next: PageState | null;
+  /** Something the caller should record (a page edge where items may be skipped). */
+  warning?: string;
 }
 
 export function pick(body: unknown, path: string): unknown {
@@ -30,18 +32,30 @@ export function fillPath(path: string, vars: Record<string, string>): string {
 
 const NS = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})$/;
 
-/** RFC 3339 timestamp + 1 ns, keeping nanosecond precision: turns a `<` cursor into `<=`. */
-export function nextNanosecond(ts: string): string {
+/** An RFC 3339 timestamp moved by `deltaNs` nanoseconds, written in UTC with nanosecond precision. */
+export function shiftTimestamp(ts: string, deltaNs: bigint): string {
   const m = NS.exec(ts);
   if (!m) throw new Error(`not an RFC 3339 timestamp: ${ts}`);
   const base = Date.parse(m[1] + m[3]);
   const frac = BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9) || '0');
-  const total = BigInt(base) * 1_000_000n + frac + 1n;
+  const total = BigInt(base) * 1_000_000n + frac + deltaNs;
   const secs = total / 1_000_000_000n;
   const nanos = total % 1_000_000_000n;
   const iso = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
   return `${iso}.${nanos.toString().padStart(9, '0')}Z`;
 }
+
+/** RFC 3339 timestamp + 1 ns. */
+export function nextNanosecond(ts: string): string {
+  return shiftTimestamp(ts, 1n);
+}
+
+/**
+ * How far a timestamp cursor is moved past the last item: one microsecond, so that a
+ * server keeping microseconds (PostgreSQL) still includes the last item's instant.
+ * Items between are ones already seen, and repeats are dropped by key.
+ */
+export const TIMESTAMP_CURSOR_STEP_NS = 1_000n;
 
 /** Fetches one page of a collection from `state` (undefined = first page). */
 export async function fetchPage(
@@ -73,41 +87,50 @@ export async function fetchPage(
   if (!Array.isArray(raw)) throw new Error(`${coll.endpoint}: expected an array at "${coll.items || '(answer)'}", got ${raw === null ? 'null' : typeof raw}`);
   const items = raw;
   const hasMoreField = 'hasMore' in p && p.hasMore ? pick(body, p.hasMore) : undefined;
-  const fullPage = 'limit' in p && items.length >= p.limit;
-  const more = (fallback: boolean) => (typeof hasMoreField === 'boolean' ? hasMoreField : fallback);
+  const hasMore = typeof hasMoreField === 'boolean' ? hasMoreField : undefined;
 
   switch (p.style) {
     case 'single':
       return { items, next: null };
     case 'cursor': {
       const next = pick(body, p.nextCursor);
-      return { items, next: more(next != null && next !== '') && typeof next === 'string' && next ? { cursor: next } : null };
+      const nextOk = typeof next === 'string' && next !== '';
+      return { items, next: (hasMore ?? nextOk) && nextOk ? { cursor: next as string } : null };
     }
     case 'timestamp-cursor': {
-      if (!more(fullPage) || items.length === 0) return { items, next: null };
+      // Without has_more, a short page is not proof of the end (a server may cap the size): stop on an empty one.
+      if (items.length === 0 || hasMore === false) return { items, next: null };
       const last = pick(items[items.length - 1], p.itemTime);
       if (typeof last !== 'string') throw new Error(`${coll.endpoint}: last item has no ${p.itemTime} to page from`);
-      const cursor = nextNanosecond(last);
-      // A page of items that all share one timestamp would repeat forever with `<=`:
-      // then take the server's own cursor and accept its `<` semantics.
+      const asc = p.order === 'asc';
       const first = pick(items[0], p.itemTime);
-      if (first === last && fullPage) {
+      if (first === last && items.length >= p.limit) {
+        // A full page sharing one timestamp would come back forever with an inclusive
+        // cursor: take the server's own (exclusive) cursor, and say what may be skipped.
         const serverNext = p.nextCursor ? pick(body, p.nextCursor) : last;
-        return { items, next: { cursor: String(serverNext ?? last) } };
+        return {
+          items,
+          next: { cursor: String(serverNext ?? last) },
+          warning: `${coll.endpoint}: a whole page of ${items.length} items shares ${p.itemTime} ${last}; further items with that exact ${p.itemTime} may be skipped by the server's cursor`,
+        };
       }
-      return { items, next: { cursor } };
+      return { items, next: { cursor: shiftTimestamp(last, asc ? -TIMESTAMP_CURSOR_STEP_NS : TIMESTAMP_CURSOR_STEP_NS) } };
     }
     case 'offset': {
-      if (!more(fullPage) || items.length === 0) return { items, next: null };
+      // A page with nothing beyond the overlap brings nothing new: the end (when has_more is absent).
+      if (items.length === 0 || hasMore === false || (hasMore === undefined && items.length <= p.overlap)) return { items, next: null };
       const offset = state?.offset ?? 0;
       return { items, next: { offset: offset + Math.max(1, items.length - p.overlap) } };
     }
     case 'page': {
       const page = state?.page ?? p.firstPage;
       const total = p.total ? Number(pick(body, p.total)) : NaN;
-      const seen = (page - p.firstPage + 1) * p.limit;
-      const done = items.length < p.limit || (Number.isFinite(total) && seen >= total);
-      return { items, next: done ? null : { page: page + 1 } };
+      if (items.length === 0 || hasMore === false) return { items, next: null };
+      if (hasMore === undefined && Number.isFinite(total)) {
+        const seen = (page - p.firstPage) * p.limit + items.length;
+        if (seen >= total) return { items, next: null };
+      }
+      return { items, next: { page: page + 1 } };
     }
   }
 }

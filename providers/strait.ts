@@ -115,7 +115,8 @@ export const strait: ProviderDefinition = {
         endpoint: 'GET /v1/workflow-runs/{id}/steps',
         path: '/v1/workflow-runs/{id}/steps',
         items: 'data',
-        paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: 100 },
+        // Steps come created_at ASC: the next page takes `> cursor`.
+        paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', order: 'asc', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: 100 },
       },
       schema: step,
     },

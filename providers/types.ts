@@ -13,11 +13,12 @@ export type Paging =
   /** An opaque token from the answer is sent back as-is (Tracecat). */
   | { style: 'cursor'; cursorParam: string; nextCursor: string; hasMore?: string; limitParam?: string; limit: number; maxLimit?: number }
   /**
-   * The server's cursor is the last item's timestamp and the next page takes `< cursor`,
-   * which skips items that share that timestamp at the page edge (Strait). The paginator
-   * sends the last timestamp + 1 ns instead (`<=`), and the engine drops the repeats.
+   * The server's cursor is the last item's timestamp and the next page takes `< cursor`
+   * (`> cursor` for `order: 'asc'`), which skips items that share that timestamp at the
+   * page edge (Strait). The paginator sends the last timestamp moved one microsecond
+   * past it instead, so the edge is included, and the engine drops the repeats.
    */
-  | { style: 'timestamp-cursor'; cursorParam: string; itemTime: string; hasMore?: string; nextCursor?: string; limitParam?: string; limit: number; maxLimit?: number }
+  | { style: 'timestamp-cursor'; cursorParam: string; itemTime: string; order?: 'desc' | 'asc'; hasMore?: string; nextCursor?: string; limitParam?: string; limit: number; maxLimit?: number }
   /** limit/offset; `overlap` items of each page are fetched again so rows shifting down are not missed (B3OS). */
   | { style: 'offset'; offsetParam: string; limitParam: string; limit: number; maxLimit?: number; hasMore?: string; overlap: number }
   /** page number and page size; stops on a short page or when `total` is reached. */

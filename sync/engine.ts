@@ -4,7 +4,7 @@ import type { SourceConfig } from '../config/schema.js';
 import type { ProviderDefinition, ListContext, ListStream, Collection } from '../providers/types.js';
 import type { HttpClient } from '../http/client.js';
 import { AuthError, EnvelopeError, HttpError } from '../http/errors.js';
-import { fetchPage, fillPath, pick, type PageState } from '../http/paging.js';
+import { fetchPage, fillPath, pick, type Page, type PageState } from '../http/paging.js';
 import { scrub, scrubText } from '../core/redact.js';
 import { parseDuration, toCh } from '../core/time.js';
 import type { Logger } from '../core/log.js';
@@ -40,6 +40,8 @@ export interface EngineDeps {
   secrets: string[];
   /** Reports progress; the activity turns it into a Temporal heartbeat. */
   heartbeat: (details: unknown) => void;
+  /** Says "still alive" without new progress (after each run), so slow pages do not miss the heartbeat timeout. */
+  pulse?: () => void;
   now?: () => number;
   /** Runs fetched at once within a page. */
   concurrency?: number;
@@ -128,19 +130,31 @@ export class SourceSync {
 
       const vars: Record<string, string> = cur.parents ? { parent: cur.parents[cur.parentIndex ?? 0] } : {};
       const coll = streamCollection(stream, this.d.source);
-      const page = await fetchPage(this.d.http, coll, ctx, vars, cur.page);
+      let page: Page;
+      try {
+        page = await fetchPage(this.d.http, coll, ctx, vars, cur.page);
+      } catch (e) {
+        if (!cur.parents || e instanceof AuthError) throw e;
+        // One parent's listing failing (a B3OS workflow) must not stop the others; the
+        // watermark stays where it was so its runs are listed again next time.
+        await this.quarantine('error', coll.endpoint, vars.parent, `runs of ${vars.parent} could not be listed: ${(e as Error).message}`, null);
+        this.holdWatermark(since);
+        cur = nextParentOrStream(cur, streams.length);
+        this.d.heartbeat({ phase: 'list', cursor: cur, counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure });
+        continue;
+      }
       this.counts.pages++;
       pages++;
+      if (page.next && cur.page && JSON.stringify(page.next) === JSON.stringify(cur.page)) {
+        throw new Error(`${coll.endpoint}: paging did not advance (the answer to ${JSON.stringify(cur.page)} points at itself)`);
+      }
+      if (page.warning) await this.quarantine('warning', coll.endpoint, vars.parent ?? '', page.warning, null);
       const source = this.d.source;
       const stopBelow = stream.stopBelow ? (item: any) => stream.stopBelow!(item, source) : undefined;
       const belowWindow = await this.processListItems(page.items, coll.endpoint, stopBelow, since);
       await this.writer.flush();
 
-      let next: ListingCursor | null;
-      if (page.next && !belowWindow) next = { ...cur, page: page.next };
-      else if (cur.parents && (cur.parentIndex ?? 0) + 1 < cur.parents.length) next = { ...cur, parentIndex: (cur.parentIndex ?? 0) + 1, page: undefined };
-      else next = cur.stream + 1 < streams.length ? { stream: cur.stream + 1 } : null;
-      cur = next;
+      cur = page.next && !belowWindow ? { ...cur, page: page.next } : nextParentOrStream(cur, streams.length);
       // The cursor moves on only after this page's rows are written.
       this.d.heartbeat({ phase: 'list', cursor: cur, counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure });
     }
@@ -180,8 +194,9 @@ export class SourceSync {
       return this.written.get(v.key) !== fp && needsFetch(fp, known.get(v.key), settleSince);
     });
     await mapLimit(todo, this.d.concurrency ?? 4, async (v) => {
-      const ok = await this.syncRun(v.key, v.item, known.get(v.key), endpoint);
-      if (!ok && v.time !== null) this.oldestFailure = this.oldestFailure === null ? v.time : Math.min(this.oldestFailure, v.time);
+      const outcome = await this.syncRun(v.key, v.item, known.get(v.key), endpoint);
+      if (outcome === 'transient' && v.time !== null) this.holdWatermark(v.time);
+      this.d.pulse?.();
     });
     for (const v of valid) if (v.time !== null && !(this.oldestFailure !== null && v.time >= this.oldestFailure)) this.newest = this.newest === null ? v.time : Math.max(this.newest, v.time);
     return below;
@@ -205,6 +220,7 @@ export class SourceSync {
       const known = await knownRuns(this.d.client, this.name, ids);
       await mapLimit(ids, this.d.concurrency ?? 4, async (id) => {
         await this.syncRun(id, undefined, known.get(id), 'detail');
+        this.d.pulse?.();
       });
       await this.writer.flush();
       cursor = ids.length < 200 ? null : ids[ids.length - 1];
@@ -215,50 +231,64 @@ export class SourceSync {
 
   // ---- one run -------------------------------------------------------------
 
-  /** Fetches and writes one run. Returns false when it could not (quarantined or failed); auth errors stop the source. */
-  private async syncRun(key: string, listItem: unknown, known: KnownRun | undefined, endpoint: string): Promise<boolean> {
+  /**
+   * Fetches and writes one run. Fetch problems stay with the run (quarantined, the sync
+   * goes on); auth errors stop the source, and write errors fail the activity (retried).
+   */
+  private async syncRun(key: string, listItem: unknown, known: KnownRun | undefined, endpoint: string): Promise<RunOutcome> {
+    let fetched: Awaited<ReturnType<SourceSync['fetchRun']>>;
     try {
-      const fetched = await this.fetchRun(key, listItem);
-      const got = fetched.bundle.run.run_id;
-      if (got === key) {
-        await this.writeBundle(fetched, known);
-        return true;
-      }
-      // The detail endpoint answered with another run (Tracecat: detail by id is the latest
-      // run of that id, after a reset a different one). That run is written under its own
-      // key; the listed run keeps what its list item says. Re-polled without a list item,
-      // it stays as it was until a listing shows it again.
-      const other = await knownRuns(this.d.client, this.name, [got]);
-      await this.writeBundle(fetched, other.get(got));
-      if (listItem === undefined) return true;
-      let bundle: RunBundle;
-      try {
-        bundle = this.d.def.toBundle({ run: listItem, children: {}, source: this.d.source });
-      } catch (e) {
-        throw new RecordError(`run ${key} could not be flattened from its list item: ${(e as Error).message}`, endpoint, key, listItem);
-      }
-      if (bundle.run.run_id !== key) throw new RecordError(`list item of run ${key} flattens to run ${bundle.run.run_id}`, endpoint, key, listItem);
-      await this.writeBundle({ runObject: listItem, bundle }, known);
-      return true;
+      fetched = await this.fetchRun(key, listItem);
     } catch (e) {
-      if (e instanceof AuthError) throw e;
-      if (listItem === undefined && isNotFound(e)) {
-        // Polled by id and the provider no longer knows it: stop polling it, say so once.
-        await this.writer.add('gone_runs', { source: this.name, run_id: key, gone_at: toCh(this.now()), reason: (e as Error).message.slice(0, 500), version: nextVersion() });
-        await this.quarantine('warning', (e as HttpError).endpoint, key, `run ${key} is no longer known to the provider (${(e as Error).message}); it is not polled again`, null);
-        this.d.log.warn('run gone', { source: this.name, run: key });
-        return true;
-      }
-      this.counts.runs_failed++;
-      if (e instanceof RecordError) {
-        await this.quarantine('error', e.endpoint, e.key, e.message, e.payload);
-      } else {
-        const where = e instanceof HttpError ? e.endpoint : endpoint;
-        await this.quarantine('error', where, key, `run ${key} could not be fetched: ${(e as Error).message}`, null);
-        this.d.log.warn('run fetch failed', { source: this.name, run: key, error: (e as Error).message });
-      }
-      return false;
+      return this.runFailed(e, key, listItem, endpoint);
     }
+    const got = fetched.bundle.run.run_id;
+    if (got === key) {
+      await this.writeBundle(fetched, known);
+      return 'ok';
+    }
+    // The detail endpoint answered with another run (Tracecat: detail by id is the latest
+    // run of that id, after a reset a different one). That run is written under its own
+    // key; the listed run keeps what its list item says. Re-polled without a list item,
+    // it stays as it was until a listing shows it again.
+    const other = await knownRuns(this.d.client, this.name, [got]);
+    await this.writeBundle(fetched, other.get(got));
+    if (listItem === undefined) return 'ok';
+    let bundle: RunBundle;
+    try {
+      bundle = this.d.def.toBundle({ run: listItem, children: {}, source: this.d.source });
+      if (bundle.run.run_id !== key) throw new Error(`it flattens to run ${bundle.run.run_id}`);
+    } catch (e) {
+      return this.runFailed(new RecordError(`run ${key} could not be flattened from its list item: ${(e as Error).message}`, endpoint, key, listItem), key, listItem, endpoint);
+    }
+    // The list item is a summary: the raw detail kept for this run (its full history) stays.
+    await this.writeBundle({ runObject: listItem, bundle }, known, { keepRaw: true });
+    return 'ok';
+  }
+
+  /**
+   * A run that could not be fetched. Only a transient failure (network, 429, 5xx after
+   * retries) holds the watermark back, so the run is listed again; a record that can never
+   * pass (schema, 4xx) is quarantined and let go, or it would pin the watermark forever.
+   */
+  private async runFailed(e: unknown, key: string, listItem: unknown, endpoint: string): Promise<RunOutcome> {
+    if (e instanceof AuthError) throw e;
+    if (listItem === undefined && isNotFound(e)) {
+      // Polled by id and the provider no longer knows it: stop polling it, say so once.
+      await this.writer.add('gone_runs', { source: this.name, run_id: key, gone_at: toCh(this.now()), reason: (e as Error).message.slice(0, 500), version: nextVersion() });
+      await this.quarantine('warning', (e as HttpError).endpoint, key, `run ${key} is no longer known to the provider (${(e as Error).message}); it is not polled again`, null);
+      this.d.log.warn('run gone', { source: this.name, run: key });
+      return 'ok';
+    }
+    this.counts.runs_failed++;
+    if (e instanceof RecordError) {
+      await this.quarantine('error', e.endpoint, e.key, e.message, e.payload);
+      return 'permanent';
+    }
+    const where = e instanceof HttpError ? e.endpoint : endpoint;
+    await this.quarantine('error', where, key, `run ${key} could not be fetched: ${(e as Error).message}`, null);
+    this.d.log.warn('run fetch failed', { source: this.name, run: key, error: (e as Error).message });
+    return isTransient(e) ? 'transient' : 'permanent';
   }
 
   async fetchRun(key: string, listItem?: unknown): Promise<{ runObject: any; bundle: RunBundle }> {
@@ -283,6 +313,8 @@ export class SourceSync {
       let state: PageState | undefined;
       for (;;) {
         const page = await fetchPage(this.d.http, child.collection, ctx, { id: childId }, state);
+        if (page.next && state && JSON.stringify(page.next) === JSON.stringify(state)) throw new Error(`${child.collection.endpoint}: paging did not advance for run ${key}`);
+        if (page.warning) await this.quarantine('warning', child.collection.endpoint, key, page.warning, null);
         for (const raw of page.items) {
           const parsed = child.schema.safeParse(raw);
           if (!parsed.success) {
@@ -310,7 +342,11 @@ export class SourceSync {
     return { runObject, bundle };
   }
 
-  private async writeBundle({ runObject, bundle }: { runObject: any; bundle: RunBundle }, known: KnownRun | undefined): Promise<void> {
+  /**
+   * Writes one run's rows. The run row goes last: its change marker says the run is up
+   * to date, so it must not land without its steps and events (see RowWriter.flush).
+   */
+  private async writeBundle({ runObject, bundle }: { runObject: any; bundle: RunBundle }, known: KnownRun | undefined, opts: { keepRaw?: boolean } = {}): Promise<void> {
     const def = this.d.def;
     const now = this.now();
     const ctx: RowContext = { source: this.name, provider: def.name, syncId: this.d.syncId, now, version: nextVersion() };
@@ -321,7 +357,6 @@ export class SourceSync {
     const secrets = this.d.secrets;
     const run = { ...bundle.run, error: scrubText(bundle.run.error ?? '', secrets), attributes: scrubAttributes(bundle.run.attributes, secrets) };
     const { row, warnings } = runRow(run, def.runStatuses, ctx, fingerprint, sameRun ? fromCh(sameRun.first_seen_at) : null);
-    await this.writer.add('run_versions', row as unknown as Record<string, unknown>);
     const again = this.written.has(bundle.run.run_id);
     this.written.set(bundle.run.run_id, fingerprint);
     if (again) this.counts.runs_polled++;
@@ -340,14 +375,22 @@ export class SourceSync {
       await this.writer.add('event_versions', eventRow(runId, clean, ctx));
     }
     for (const l of bundle.links ?? []) await this.writer.add('link_versions', linkRow(runId, l, ctx));
-    await this.writer.add('raw_runs', {
-      source: this.name,
-      run_id: runId,
-      provider: def.name,
-      fetched_at: toCh(now),
-      payload: JSON.stringify(scrub(bundle.raw, this.d.secrets)),
-      version: ctx.version,
-    });
+    if (!opts.keepRaw) {
+      await this.writer.add('raw_runs', {
+        source: this.name,
+        run_id: runId,
+        provider: def.name,
+        fetched_at: toCh(now),
+        payload: JSON.stringify(scrub(bundle.raw, this.d.secrets)),
+        version: ctx.version,
+      });
+    }
+    await this.writer.add('run_versions', row as unknown as Record<string, unknown>);
+  }
+
+  /** The watermark must stay below `time`: something at or after it was not fetched. */
+  private holdWatermark(time: number): void {
+    this.oldestFailure = this.oldestFailure === null ? time : Math.min(this.oldestFailure, time);
   }
 
   private async quarantine(severity: 'error' | 'warning', endpoint: string, key: string, reason: string, payload: unknown): Promise<void> {
@@ -394,6 +437,20 @@ function scrubAttributes(a: Record<string, string> | undefined, secrets: string[
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(a ?? {})) out[k] = scrubText(v, secrets);
   return out;
+}
+
+type RunOutcome = 'ok' | 'transient' | 'permanent';
+
+/** Worth listing the run again next time: the network, rate limits, 5xx; not a 4xx or a bad record. */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof EnvelopeError) return e.retryable;
+  if (e instanceof HttpError) return e.status === 0 || e.status === 408 || e.status === 429 || e.status >= 500;
+  return !(e instanceof RecordError);
+}
+
+function nextParentOrStream(cur: ListingCursor, streams: number): ListingCursor | null {
+  if (cur.parents && (cur.parentIndex ?? 0) + 1 < cur.parents.length) return { ...cur, parentIndex: (cur.parentIndex ?? 0) + 1, page: undefined };
+  return cur.stream + 1 < streams ? { stream: cur.stream + 1 } : null;
 }
 
 /** The provider's definite "no such run": HTTP 404, or an envelope error code saying so (DX `not_found`). */

@@ -33,6 +33,9 @@ export function addCounts(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
   return out;
 }
 
+export const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+export const minOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
 /** Where a listing stands: which stream, which parent, which page. */
 export interface ListingCursor {
   stream: number;

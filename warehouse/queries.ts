@@ -121,6 +121,7 @@ export async function writeSyncRecord(
         api_calls: c?.api_calls ?? 0,
         runs_new: c?.runs_new ?? 0,
         runs_updated: c?.runs_updated ?? 0,
+        runs_failed: c?.runs_failed ?? 0,
         rows_written: c?.rows_written ?? 0,
         retries: c?.retries ?? 0,
         rate_limited: c?.rate_limited ?? 0,

@@ -26,7 +26,11 @@ export class RowWriter {
   }
 
   async flush(): Promise<void> {
-    for (const [table, rows] of this.buffers) {
+    // Run rows last: a run row with its new change marker means "up to date", so if an
+    // insert fails its steps and events must already be in, or the run is fetched again.
+    const order = [...this.buffers.keys()].sort((a, b) => Number(a === 'run_versions') - Number(b === 'run_versions'));
+    for (const table of order) {
+      const rows = this.buffers.get(table)!;
       if (rows.length === 0) continue;
       try {
         await this.client.insert({ table, values: rows, format: 'JSONEachRow' });

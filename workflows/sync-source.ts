@@ -1,6 +1,6 @@
-import { proxyActivities, workflowInfo, continueAsNew, ApplicationFailure } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo, continueAsNew, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/sync.js';
-import { addCounts, zeroCounts, type ListingCursor, type SyncCounts } from '../sync/types.js';
+import { addCounts, maxOrNull, minOrNull, zeroCounts, type ListingCursor, type SyncCounts } from '../sync/types.js';
 
 // Paging activities heartbeat after every page; a lost worker is noticed within two minutes.
 const paging = proxyActivities<SyncActivities>({
@@ -49,8 +49,6 @@ export interface SyncResult {
   watermark: number | null;
 }
 
-const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
-const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 
 /**
  * One sync of one source: list (newest first, down to the window), re-poll open and
@@ -84,7 +82,7 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
     while (p.phase !== 'done') {
       if (p.phase === 'list') {
         const r = await paging.listRuns({ source: input.source, syncId: p.syncId, since: p.since, cursor: p.cursor });
-        p = { ...p, counts: addCounts(p.counts, r.counts), newest: maxOf(p.newest, r.newest), oldestFailure: minOf(p.oldestFailure, r.oldestFailure), cursor: r.cursor };
+        p = { ...p, counts: addCounts(p.counts, r.counts), newest: maxOrNull(p.newest, r.newest), oldestFailure: minOrNull(p.oldestFailure, r.oldestFailure), cursor: r.cursor };
         if (r.cursor === null) p.phase = 'repoll';
       } else {
         const r = await paging.repollRuns({ source: input.source, syncId: p.syncId, after: p.after });
@@ -99,8 +97,13 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
       }
     }
   } catch (err) {
-    const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    await bookkeeping.finishSync({ source: input.source, syncId: p.syncId, startedAt: p.startedAt, status: 'failed', counts: p.counts, watermark: p.watermark, newest: null, oldestFailure: null, error: message });
+    const cancelled = isCancellation(err);
+    const message = cancelled ? 'the sync was cancelled' : err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    // Recorded even when cancelled, so no sync stays "running" in sync_runs.
+    await CancellationScope.nonCancellable(() =>
+      bookkeeping.finishSync({ source: input.source, syncId: p.syncId, startedAt: p.startedAt, status: 'failed', counts: p.counts, watermark: p.watermark, newest: null, oldestFailure: null, error: message }),
+    );
+    if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(`sync of ${input.source} failed: ${message}`, 'SyncFailed');
   }
   if (carryOn) return continueAsNew<typeof syncSource>({ source: input.source, progress: p, historyLimit: input.historyLimit });

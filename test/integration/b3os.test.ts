@@ -180,4 +180,24 @@ describe('B3OS through Temporal into ClickHouse', () => {
     await expectWarehouseMatchesTruth();
     await expectNoSecretsInWarehouse(h, [sim.token]);
   });
+
+  it("one workflow's failing run list does not stop the others, and holds the watermark", async () => {
+    const [before] = await h.query<any>(`SELECT watermark FROM sync_state FINAL`);
+    sim.advance(30 * 60_000);
+    const bad = sim.truth().workflows[0].id;
+    sim.faults.add({ path: new RegExp(`^/v1/workflows/${bad}/runs$`), status: 400, times: 1, body: JSON.stringify({ code: 400, data: null, message: 'bad request', requestId: 'r' }) });
+    const res = await h.sync(SOURCE);
+    expect(res.counts.quarantined).toBe(1);
+    const [q] = await h.query<any>(`SELECT record_key, reason FROM quarantine WHERE severity = 'error'`);
+    expect(q.record_key).toBe(bad);
+    expect(q.reason).toMatch(/could not be listed: .*HTTP 400/);
+    const [after] = await h.query<any>(`SELECT watermark FROM sync_state FINAL`);
+    expect(after.watermark).toBe(before.watermark);
+    // Every other workflow's runs are in; the next sync completes the picture.
+    const others = sim.truth().runs.filter((r) => r.workflowId !== bad).map((r) => r.id);
+    const have = new Set((await h.query<{ run_id: string }>(`SELECT run_id FROM runs`)).map((r) => r.run_id));
+    expect(others.filter((id) => !have.has(id))).toEqual([]);
+    await h.sync(SOURCE);
+    await expectWarehouseMatchesTruth();
+  });
 });

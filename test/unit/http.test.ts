@@ -69,7 +69,7 @@ describe('paging', () => {
     expect(nextNanosecond('2026-11-15T12:00:00.5+02:00')).toBe('2026-11-15T10:00:00.500000001Z');
   });
 
-  it('pages a timestamp cursor from the last item, not the server cursor', async () => {
+  it('pages a timestamp cursor from the last item moved one microsecond, not the server cursor', async () => {
     const same = '2026-11-15T10:00:00.000000005Z';
     const s = await scripted([{ status: 200, body: JSON.stringify({ data: [{ id: 'a', created_at: '2026-11-15T10:00:01Z' }, { id: 'b', created_at: same }], next_cursor: same, has_more: true }) }]);
     const page = await fetchPage(
@@ -79,7 +79,7 @@ describe('paging', () => {
       {},
       undefined,
     );
-    expect(page.next).toEqual({ cursor: '2026-11-15T10:00:00.000000006Z' });
+    expect(page.next).toEqual({ cursor: '2026-11-15T10:00:00.000001005Z' });
   });
 
   it('overlaps offset pages', async () => {
@@ -101,5 +101,41 @@ describe('scrubbing', () => {
     const out = scrub({ headers: { Authorization: 'Bearer ghp_abcdef123456', 'X-Api-Key': 'k_123456789', Accept: 'json' }, note: 'used tok_secret_value here' }, ['tok_secret_value']);
     expect(out).toEqual({ headers: { Authorization: '[REDACTED]', 'X-Api-Key': '[REDACTED]', Accept: 'json' }, note: 'used [REDACTED] here' });
     expect(scrubText('Authorization: Bearer abcdefghijkl')).toBe('Authorization: Bearer [REDACTED]');
+  });
+});
+
+describe('paging edge cases', () => {
+  const ctx = { source: {} as never, since: 0, now: 0 };
+  it('ascending timestamp cursors step back, so items sharing the last timestamp come again', async () => {
+    const s = await scripted([{ status: 200, body: JSON.stringify({ data: [{ created_at: '2026-11-15T10:00:00Z' }, { created_at: '2026-11-15T10:00:01.5Z' }], has_more: true }) }]);
+    const page = await fetchPage(client(s.url), { endpoint: 'steps', path: '/s', items: 'data', paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', order: 'asc', hasMore: 'has_more', limit: 2 } }, ctx, {}, undefined);
+    expect(page.next).toEqual({ cursor: '2026-11-15T10:00:01.499999000Z' });
+  });
+
+  it('a full page sharing one timestamp falls back to the server cursor and says so', async () => {
+    const same = '2026-11-15T10:00:00.000000005Z';
+    const s = await scripted([{ status: 200, body: JSON.stringify({ data: [{ created_at: same }, { created_at: same }], next_cursor: same, has_more: true }) }]);
+    const page = await fetchPage(client(s.url), { endpoint: 'list', path: '/r', items: 'data', paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', nextCursor: 'next_cursor', hasMore: 'has_more', limit: 2 } }, ctx, {}, undefined);
+    expect(page.next).toEqual({ cursor: same });
+    expect(page.warning).toMatch(/may be skipped/);
+  });
+
+  it('without has_more, a short page does not end offset or page paging (servers cap page sizes); an empty one does', async () => {
+    const s = await scripted([
+      { status: 200, body: JSON.stringify({ items: [1, 2, 3] }) },
+      { status: 200, body: JSON.stringify({ items: [] }) },
+      { status: 200, body: JSON.stringify({ items: [1, 2, 3] }) },
+      { status: 200, body: JSON.stringify({ items: [3] }) },
+    ]);
+    const pageColl = { endpoint: 'p', path: '/p', items: 'items', paging: { style: 'page' as const, pageParam: 'page', sizeParam: 'size', limit: 10, firstPage: 1 } };
+    const p1 = await fetchPage(client(s.url), pageColl, ctx, {}, undefined);
+    expect(p1.next).toEqual({ page: 2 });
+    const p2 = await fetchPage(client(s.url), pageColl, ctx, {}, p1.next!);
+    expect(p2.next).toBeNull();
+    const offColl = { endpoint: 'o', path: '/o', items: 'items', paging: { style: 'offset' as const, offsetParam: 'offset', limitParam: 'limit', limit: 10, overlap: 1 } };
+    const o1 = await fetchPage(client(s.url), offColl, ctx, {}, undefined);
+    expect(o1.next).toEqual({ offset: 2 });
+    const o2 = await fetchPage(client(s.url), offColl, ctx, {}, o1.next!);
+    expect(o2.next).toBeNull(); // nothing beyond the overlapped item
   });
 });
