@@ -9,18 +9,7 @@ export function fingerprintOf(obj: Record<string, unknown>, fields: readonly str
   return h.digest('hex').slice(0, 16);
 }
 
-/** A timestamp field: any RFC 3339 variant, null/absent allowed. Validated, kept as the provider's text. */
-export const ts = z
-  .string()
-  .refine((s) => {
-    try {
-      return parseTimestamp(s) !== null;
-    } catch {
-      return false;
-    }
-  }, 'not a timestamp')
-  .nullish();
-
+/** A timestamp field: any RFC 3339 variant. Validated, kept as the provider's text. */
 export const tsRequired = z.string().refine((s) => {
   try {
     return parseTimestamp(s) !== null;
@@ -28,6 +17,9 @@ export const tsRequired = z.string().refine((s) => {
     return false;
   }
 }, 'not a timestamp');
+
+/** The same, where null or absent is allowed. */
+export const ts = tsRequired.nullish();
 
 export const t = (v: string | null | undefined): number | null => parseTimestamp(v ?? null);
 
