@@ -102,7 +102,8 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   const start = Date.now() - history;
   for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
     if (!PROVIDER_DEFINITIONS[provider]) continue;
-    const sim = await demo.start({ seed: opts.seed ?? 7, start, speed });
+    // A seed of its own per provider, so two simulators never invent the same ids.
+    const sim = await demo.start({ seed: (opts.seed ?? 7) * 31 + simulators.length, start, speed });
     sim.advance(history);
     simulators.push(sim);
     const tokenEnv = `RUNSYNC_DEMO_${provider.toUpperCase()}_TOKEN`;
