@@ -85,6 +85,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       syncId,
       log: log.child({ source: source.name }),
       secrets: [token],
+      concurrency: source.concurrency,
       // Details carry this attempt's figures merged with the earlier attempts', so that a
       // later retry still knows every count and every run that must hold the watermark.
       heartbeat: (details) => {

@@ -33,6 +33,8 @@ export const sourceSchema = z
     pageSize: z.number().int().min(1).max(1000).optional(),
     /** Requests per second this source may send (a provider's limit can be shared with other users). */
     rateLimit: z.number().positive().default(10),
+    /** Runs fetched at the same time within a page (each may take several requests). */
+    concurrency: z.number().int().min(1).max(32).default(4),
     timeout: duration.default('30s'),
     maxRetries: z.number().int().min(0).max(20).default(6),
     /** Store personal data (emails) of the people who triggered runs. */

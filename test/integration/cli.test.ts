@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -79,5 +79,39 @@ describe('runsync CLI', () => {
     expect(good.watermark).not.toBeNull();
     expect(bad).toMatchObject({ lastStatus: 'failed', runs: 0, watermark: null });
     expect(bad.lastError).toMatch(/401/);
+  });
+});
+
+describe('runsync worker (production mode)', () => {
+  it('joins the configured Temporal, creates the schedules, runs syncs started by anyone, stops on SIGTERM', async () => {
+    const { Client, Connection } = await import('@temporalio/client');
+    const cfg = JSON.parse(readFileSync(join(dir, 'runsync.config.json'), 'utf8'));
+    const worker = spawn(process.execPath, ['bin/runsync.js', 'worker', '--schedules', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'worker-data')], {
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), GOOD_TOKEN: sim.token, BAD_TOKEN: 'x' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    worker.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number>((r) => worker.on('exit', (c) => r(c ?? -1)));
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      for (let i = 0; i < 120 && !out.includes('worker on task queue'); i++) await new Promise((r) => setTimeout(r, 250));
+      expect(out).toMatch(/schedules: runsync-sync-good, runsync-sync-bad/);
+      const client = new Client({ connection });
+      const desc = await client.schedule.getHandle('runsync-sync-good').describe();
+      // The source's default schedule is every five minutes: the next action is on a multiple of five, within five minutes.
+      const next = desc.info.nextActionTimes[0];
+      expect(next.getTime() - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+      expect(next.getUTCMinutes() % 5).toBe(0);
+      expect(desc.policies.overlap).toBe('SKIP');
+      expect(desc.action.type === 'startWorkflow' && desc.action.workflowType).toBe('syncSource');
+      const res: any = await client.workflow.execute('syncSource', { taskQueue: cfg.temporal.taskQueue, workflowId: `worker-${Date.now()}`, args: [{ source: 'good' }] });
+      expect(res.status).toBe('succeeded');
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+      await connection.close();
+    }
   });
 });
