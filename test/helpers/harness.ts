@@ -83,3 +83,24 @@ export async function startHarness(opts: { sources: unknown[]; env: Record<strin
     },
   };
 }
+
+/**
+ * A source pointed at a simulator, with the windows tests use (settle off, so re-polls
+ * are only the open runs), and the token variable that goes with it.
+ */
+export function simSource(
+  sim: { provider: string; url: string; token: string },
+  s: { name: string; options?: Record<string, unknown>; [k: string]: unknown },
+): { source: Record<string, unknown>; env: Record<string, string> } {
+  const tokenEnv = (s.tokenEnv as string | undefined) ?? `${sim.provider.toUpperCase()}_TOKEN`;
+  return {
+    source: { provider: sim.provider, baseUrl: sim.url, tokenEnv, lookback: '30m', settle: '0s', backfill: '30d', rateLimit: 500, ...s },
+    env: { [tokenEnv]: sim.token },
+  };
+}
+
+/** A harness with one source on one simulator. */
+export async function startSimHarness(sim: { provider: string; url: string; token: string }, s: Parameters<typeof simSource>[1]): Promise<Harness> {
+  const { source, env } = simSource(sim, s);
+  return startHarness({ sources: [source], env });
+}

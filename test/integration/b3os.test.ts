@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startB3osSimulator, type B3osSimulator } from '../../simulators/b3os.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
@@ -92,22 +92,7 @@ const runListCalls = () => sim.requests.filter((r) => /^\/v1\/workflows\/[^/]+\/
 
 beforeAll(async () => {
   sim = await startB3osSimulator({ seed: 3, initialRuns: 420, runsPerHour: 30, start: Date.now() - 3_600_000 });
-  h = await startHarness({
-    sources: [
-      {
-        name: SOURCE,
-        provider: 'b3os',
-        baseUrl: sim.url,
-        tokenEnv: 'B3OS_TOKEN',
-        lookback: '30m',
-        settle: '0s',
-        backfill: '30d',
-        rateLimit: 500,
-        options: { orgId: 'org_demo' },
-      },
-    ],
-    env: { B3OS_TOKEN: sim.token },
-  });
+  h = await startSimHarness(sim, { name: SOURCE, options: { orgId: 'org_demo' } });
 });
 
 afterAll(async () => {

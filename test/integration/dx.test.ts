@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDxSimulator, type DxSimulator } from '../../simulators/dx.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 import { addToInbox } from '../../warehouse/queries.js';
@@ -92,10 +92,7 @@ let tracked: string[] = [];
 
 beforeAll(async () => {
   sim = await startDxSimulator({ seed: 4, initialRuns: 40, runsPerHour: 20, start: Date.now() - 3_600_000 });
-  h = await startHarness({
-    sources: [{ name: SOURCE, provider: 'dx', baseUrl: sim.url, tokenEnv: 'DX_TOKEN', settle: '0s', rateLimit: 500, maxRetries: 6 }],
-    env: { DX_TOKEN: sim.token },
-  });
+  h = await startSimHarness(sim, { name: SOURCE, maxRetries: 6 });
 });
 
 afterAll(async () => {

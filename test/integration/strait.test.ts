@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStraitSimulator, type StraitSimulator, type StraitRun } from '../../simulators/strait.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
 
 // The contract's status table for Strait, written out independently of providers/strait.ts.
@@ -90,22 +90,7 @@ const detailCalls = () => sim.requests.filter((r) => /^\/v1\/workflow-runs\/[^/]
 beforeAll(async () => {
   // Simulated time runs close to the wall clock so windows based on "now" line up.
   sim = await startStraitSimulator({ seed: 11, initialRuns: 230, runsPerHour: 30, start: Date.now() - 3_600_000 });
-  h = await startHarness({
-    sources: [
-      {
-        name: SOURCE,
-        provider: 'strait',
-        baseUrl: sim.url,
-        tokenEnv: 'STRAIT_TOKEN',
-        lookback: '30m',
-        settle: '0s',
-        backfill: '30d',
-        rateLimit: 500,
-        options: { projectId: 'proj_demo' },
-      },
-    ],
-    env: { STRAIT_TOKEN: sim.token },
-  });
+  h = await startSimHarness(sim, { name: SOURCE, options: { projectId: 'proj_demo' } });
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTracecatSimulator, type TracecatSimulator, type TracecatExecutionDetail } from '../../simulators/tracecat.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
@@ -137,23 +137,7 @@ const detailCalls = () => sim.requests.filter((r) => r.path !== '/workflow-execu
 
 beforeAll(async () => {
   sim = await startTracecatSimulator({ seed: 5, initialRuns: 120, runsPerHour: 30, start: Date.now() - 3_600_000 });
-  h = await startHarness({
-    sources: [
-      {
-        name: SOURCE,
-        provider: 'tracecat',
-        baseUrl: sim.url,
-        tokenEnv: 'TRACECAT_TOKEN',
-        lookback: '30m',
-        settle: '0s',
-        backfill: '30d',
-        rateLimit: 500,
-        maxRetries: 8,
-        options: { workspaceId: sim.workspaceId, limit: 40 },
-      },
-    ],
-    env: { TRACECAT_TOKEN: sim.token },
-  });
+  h = await startSimHarness(sim, { name: SOURCE, maxRetries: 8, options: { workspaceId: sim.workspaceId, limit: 40 } });
 });
 
 afterAll(async () => {
