@@ -102,13 +102,14 @@ export function createSyncActivities(deps: SyncActivityDeps) {
 
   return {
     /** Records the sync as running and works out its window. */
-    async beginSync(input: { source: string; syncId: string }): Promise<BeginResult> {
+    async beginSync(input: { source: string; syncId: string; full?: boolean }): Promise<BeginResult> {
       const source = sourceConfig(input.source);
       try {
         sourceToken(source, env); // fail fast, before any request, if the token is missing
         const state = await readState(deps.client, source.name);
         const now = Date.now();
-        const since = state.watermark !== null ? state.watermark - parseDuration(source.lookback) : now - parseDuration(source.backfill);
+        // A full sync reaches back as far as the first one did, whatever the watermark says.
+        const since = state.watermark !== null && !input.full ? state.watermark - parseDuration(source.lookback) : now - parseDuration(source.backfill);
         await writeSyncRecord(deps.client, {
           source: source.name,
           sync_id: input.syncId,

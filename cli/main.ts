@@ -3,6 +3,7 @@ import { parseCommandArgs } from './args.js';
 import { startCommand } from './commands/start.js';
 import { workerCommand } from './commands/worker.js';
 import { syncCommand } from './commands/sync.js';
+import { checkCommand } from './commands/check.js';
 import { migrateCommand } from './commands/migrate.js';
 import { statusCommand } from './commands/status.js';
 import { sqlCommand } from './commands/sql.js';
@@ -10,7 +11,7 @@ import { trackCommand } from './commands/track.js';
 import { reportCommand } from './commands/report.js';
 import { ConfigError } from '../config/load.js';
 
-export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, trackCommand];
+export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, checkCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, trackCommand];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,7 +18,7 @@ function rootMessage(e: unknown): string {
 }
 
 /** Runs one sync of each chosen source through Temporal, side by side; a failed source does not stop the others. */
-export async function syncOnce(client: Client, config: RunsyncConfig, taskQueue: string, only?: string[]): Promise<SourceOutcome[]> {
+export async function syncOnce(client: Client, config: RunsyncConfig, taskQueue: string, only?: string[], opts: { full?: boolean } = {}): Promise<SourceOutcome[]> {
   const sources = config.sources.filter((s) => s.enabled && (!only?.length || only.includes(s.name)));
   const unknown = (only ?? []).filter((n) => !config.sources.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown source(s): ${unknown.join(', ')} (configured: ${config.sources.map((s) => s.name).join(', ') || 'none'})`);
@@ -26,7 +26,7 @@ export async function syncOnce(client: Client, config: RunsyncConfig, taskQueue:
     sources.map(async (s): Promise<SourceOutcome> => {
       const workflowId = `sync-${s.name}-manual-${Date.now()}`;
       try {
-        const result = (await client.workflow.execute('syncSource', { taskQueue, workflowId, args: [{ source: s.name }] })) as SyncResult;
+        const result = (await client.workflow.execute('syncSource', { taskQueue, workflowId, args: [{ source: s.name, full: opts.full }] })) as SyncResult;
         return { source: s.name, ok: true, counts: result.counts, workflowId };
       } catch (e) {
         return { source: s.name, ok: false, error: e instanceof WorkflowFailedError ? rootMessage(e) : (e as Error).message, workflowId };

@@ -35,6 +35,8 @@ export interface SyncProgress {
 
 export interface SyncInput {
   source: string;
+  /** List the whole backfill window instead of starting from the watermark. */
+  full?: boolean;
   /** Set when the workflow continued as new in the middle of a long backfill. */
   progress?: SyncProgress;
   /** History length past which the workflow continues as new (default 5000). */
@@ -62,7 +64,7 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
     p = input.progress;
   } else {
     const syncId = info.workflowId;
-    const begun = await bookkeeping.beginSync({ source: input.source, syncId });
+    const begun = await bookkeeping.beginSync({ source: input.source, syncId, full: input.full });
     p = {
       syncId,
       startedAt: begun.startedAt,

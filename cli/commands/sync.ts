@@ -6,8 +6,8 @@ import { formatOutcomes, syncOnce } from '../../runtime/run-sync.js';
 export const syncCommand: Command = {
   name: 'sync',
   summary: 'run one sync of each source through Temporal, print counts, exit (non-zero if a source failed)',
-  usage: 'runsync sync --once [--source NAME]... [--config PATH] [--data-dir DIR]',
-  options: { once: { type: 'boolean' }, source: { type: 'string', multiple: true } },
+  usage: 'runsync sync --once [--full] [--source NAME]... [--config PATH] [--data-dir DIR]',
+  options: { once: { type: 'boolean' }, full: { type: 'boolean' }, source: { type: 'string', multiple: true } },
   async run({ values }) {
     if (!values.once) {
       out('runsync sync runs one sync and exits: pass --once (for continuous syncing use `runsync start`)');
@@ -20,7 +20,7 @@ export const syncCommand: Command = {
     }
     const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });
     try {
-      const outcomes = await syncOnce(services.client, ctx.config, services.temporal.taskQueue, values.source);
+      const outcomes = await syncOnce(services.client, ctx.config, services.temporal.taskQueue, values.source, { full: !!values.full });
       out(`sync finished:\n${formatOutcomes(outcomes)}`);
       return outcomes.every((o) => o.ok) ? 0 : 1;
     } finally {

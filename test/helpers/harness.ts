@@ -21,7 +21,7 @@ export interface Harness {
   client: Client;
   taskQueue: string;
   /** Runs one sync of `source` through Temporal and returns its result. */
-  sync(source: string, input?: { historyLimit?: number; workflowId?: string }): Promise<SyncResult>;
+  sync(source: string, input?: { historyLimit?: number; workflowId?: string; full?: boolean }): Promise<SyncResult>;
   /** Runs one sync expected to fail; returns the root failure message. */
   syncFailure(source: string): Promise<string>;
   query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
@@ -47,11 +47,11 @@ export async function startHarness(opts: { sources: unknown[]; env: Record<strin
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
 
-  const execute = (source: string, input: { historyLimit?: number; workflowId?: string } = {}) =>
+  const execute = (source: string, input: { historyLimit?: number; workflowId?: string; full?: boolean } = {}) =>
     client.workflow.execute('syncSource', {
       taskQueue,
       workflowId: input.workflowId ?? `test-sync-${source}-${randomUUID()}`,
-      args: [{ source, historyLimit: input.historyLimit }],
+      args: [{ source, historyLimit: input.historyLimit, full: input.full }],
     }) as Promise<SyncResult>;
 
   return {

@@ -53,6 +53,16 @@ describe('runsync CLI', () => {
     expect(r.stderr).toMatch(/sources\[0\]\.schedule: expected a cron expression/);
   });
 
+  it('check: tokens set and accepted, per source', async () => {
+    const r = await runsync(['check', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')], { GOOD_TOKEN: sim.token, BAD_TOKEN: 'strait_refused_token_456' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/good\s+ok\s+token accepted, \d+ runs on the first page/);
+    expect(r.stdout).toMatch(/bad\s+FAILED\s+token refused: .*HTTP 401/);
+    expect(r.stdout).not.toContain('strait_refused_token_456');
+    const missing = await runsync(['check', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')], { GOOD_TOKEN: sim.token });
+    expect(missing.stdout).toMatch(/bad\s+FAILED\s+.*BAD_TOKEN is not set/);
+  });
+
   it('sync --once: one failing source does not stop the other; exit code says so', async () => {
     const secret = 'strait_not_a_valid_token_123';
     const r = await runsync(['sync', '--once', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'data')], {

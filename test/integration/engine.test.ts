@@ -90,4 +90,16 @@ describe('sync mechanics', () => {
     expect(md).toMatch(new RegExp(`\\| backfill \\| ${num(n.c)} \\|`));
     expect(rows[0].body).toMatch(/<svg/);
   });
+
+  it('a full sync lists the whole backfill window again, whatever the watermark', async () => {
+    sim.clearRequests();
+    await h.sync('backfill');
+    const incremental = sim.requests.filter((r) => r.path === '/v1/workflow-runs').length;
+    sim.clearRequests();
+    const res = await h.sync('backfill', { full: true });
+    const full = sim.requests.filter((r) => r.path === '/v1/workflow-runs').length;
+    expect(incremental).toBe(1);
+    expect(full).toBe(Math.ceil(sim.truth().runs.length / 100));
+    expect(res.counts.runs_new).toBe(0);
+  });
 });
