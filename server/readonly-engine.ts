@@ -9,16 +9,54 @@
  * parameter, not a session SET); a ClickHouse user with readonly=1 in its
  * profile is the stronger setup and is what docs/analysts.md recommends.
  *
+ * Every query runs under {@link QueryLimits}, set on the connection before readonly = 1, so
+ * that a query cannot raise them (readonly = 1 refuses any setting change, a SETTINGS clause
+ * included): one runaway query must not hold the endpoint's queue, or the writer's CPU, for hours.
+ *
  * Statements are classified before they run by ClickHouse's own parser
  * (chdb's `analyze`), which needs a chDB connection: the writer's directory in
  * embedded mode, a scratch directory in HTTP mode.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataFormat } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
 import type { QueryAnalysis } from 'chdb/durable';
+
+/** ClickHouse settings that bound one query of the endpoint. */
+export interface QueryLimits {
+  /** Seconds. */
+  max_execution_time: number;
+  max_rows_to_read: number;
+  /** Uncompressed bytes. */
+  max_bytes_to_read: number;
+  max_result_rows: number;
+  max_result_bytes: number;
+  max_memory_usage: number;
+  max_threads: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: Readonly<QueryLimits> = Object.freeze({
+  max_execution_time: 60,
+  max_rows_to_read: 10_000_000_000,
+  max_bytes_to_read: 500 * 1024 ** 3,
+  max_result_rows: 10_000_000,
+  max_result_bytes: 100 * 1024 ** 2,
+  max_memory_usage: 4 * 1024 ** 3,
+  // Half the cores at most: the writer shares the process.
+  max_threads: Math.max(1, Math.floor(availableParallelism() / 2)),
+});
+
+/** The limits as settings; overflow modes are pinned to throw so a limit never truncates a result silently. */
+export function limitSettings(limits: QueryLimits): Record<string, string> {
+  const out: Record<string, string> = { timeout_overflow_mode: 'throw', read_overflow_mode: 'throw', result_overflow_mode: 'throw' };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`query limit ${k} must be a non-negative integer, got ${v}`);
+    out[k] = String(v);
+  }
+  return out;
+}
 
 export interface ExecuteRequest {
   sql: string;
@@ -62,11 +100,14 @@ async function classifier(dataPath: string | null) {
 
 const quoteIdent = (name: string) => '`' + name.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
 
-export async function openReadOnlyEngine(warehouse: Warehouse): Promise<ReadOnlyEngine> {
+export async function openReadOnlyEngine(warehouse: Warehouse, limits: QueryLimits = DEFAULT_QUERY_LIMITS): Promise<ReadOnlyEngine> {
+  const settings = limitSettings(limits);
   if (warehouse.kind === 'chdb') {
     const path = warehouse.describe.replace(/^chdb:/, '');
     const { Session } = await import('chdb');
     const session = new Session(path);
+    // Limits first: after readonly = 1 nothing can change them, this connection included.
+    await session.queryAsync(`SET ${Object.entries(settings).map(([k, v]) => `${k} = ${/^\d+$/.test(v) ? v : `'${v}'`}`).join(', ')}`);
     await session.queryAsync('SET readonly = 1');
     const cls = await classifier(path);
     const one = serial();
@@ -104,7 +145,7 @@ export async function openReadOnlyEngine(warehouse: Warehouse): Promise<ReadOnly
         query: req.sql,
         query_params: req.params,
         // HTTP: these travel as URL parameters of this one request.
-        clickhouse_settings: { readonly: '1', default_format: req.format as DataFormat },
+        clickhouse_settings: { ...settings, readonly: '1', default_format: req.format as DataFormat },
       });
       const chunks: Buffer[] = [];
       for await (const c of rs.stream) chunks.push(Buffer.from(c as Buffer));

@@ -7,7 +7,8 @@ import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
 import { startHttpServer } from '../../server/app.js';
 import { serviceRoutes } from '../../server/routes.js';
-import { closeSqlEngines, decodeParamValue } from '../../server/sql-endpoint.js';
+import { calledFunctions, closeSqlEngines, decodeParamValue, isRefusedFunction, isSafeTableFunction, setSqlQueryLimits } from '../../server/sql-endpoint.js';
+import { DEFAULT_QUERY_LIMITS } from '../../server/readonly-engine.js';
 import type { Services } from '../../runtime/services.js';
 import { parseConfig } from '../../config/load.js';
 import { buildFixtures, insertFixtures } from './fixtures.js';
@@ -18,9 +19,11 @@ let dir: string;
 let wh: Warehouse;
 let http: Awaited<ReturnType<typeof startHttpServer>>;
 let ch: ClickHouseClient;
+/** A second service on the same warehouse, with small query limits. */
+let tight: Awaited<ReturnType<typeof startHttpServer>>;
 
-async function post(query: string, params: Record<string, string> = {}, token: string | null = TOKEN) {
-  const u = new URL(http.url + '/');
+async function post(query: string, params: Record<string, string> = {}, token: string | null = TOKEN, server = http) {
+  const u = new URL(server.url + '/');
   for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
   const res = await fetch(u, { method: 'POST', body: query, headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, text: await res.text(), headers: res.headers };
@@ -34,11 +37,15 @@ beforeAll(async () => {
   const services = { config: parseConfig({ dataDir: dir }), dataDir: dir, warehouse: wh } as unknown as Services;
   http = await startHttpServer(services, serviceRoutes(), { host: '127.0.0.1', port: 0, token: TOKEN });
   ch = createClient({ url: http.url, access_token: TOKEN });
+  const tightServices = { ...services } as Services;
+  setSqlQueryLimits(tightServices, { max_execution_time: 1, max_result_rows: 100 });
+  tight = await startHttpServer(tightServices, serviceRoutes(), { host: '127.0.0.1', port: 0, token: TOKEN });
 });
 
 afterAll(async () => {
   await ch?.close();
   await http?.close();
+  await tight?.close();
   await closeSqlEngines();
   await wh?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -143,6 +150,34 @@ describe('refusals', () => {
     ['file() in a subquery', "SELECT count() FROM runs WHERE run_id IN (SELECT * FROM file('/etc/hostname', 'LineAsString'))", /Code: 164\..*table function file\(\).*\(READONLY\)/, 403],
     ['file() in a join', "SELECT * FROM runs AS r JOIN file('/etc/hostname', 'LineAsString') AS f ON 1", /Code: 164\..*table function file\(\).*\(READONLY\)/, 403],
     ['insert into function', "INSERT INTO FUNCTION file('/tmp/runsync-evil.csv', 'CSV', 'a String') SELECT 'x'", /Code: 164\..*\(READONLY\)/, 403],
+    ['scalar file()', "SELECT file('/etc/passwd')", /^Code: 164\. DB::Exception: Cannot execute query in readonly mode: function file\(\).*\(READONLY\)/, 403],
+    ['scalar file() as an oracle', "SELECT position(file('/proc/self/environ'), 'X') > 0", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() inside view()', "SELECT * FROM view(SELECT file('/etc/hostname'))", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() in a lambda', "SELECT arrayMap(x -> file('/etc/hostname'), [1])", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() in a CTE', "WITH (SELECT file('/etc/hostname')) AS x SELECT x", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() in WHERE', "SELECT count() FROM runs WHERE run_id = file('/etc/hostname')", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() spelt with an escape', "SELECT `fi\\x6ce`('/etc/hostname')", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() folded by EXPLAIN QUERY TREE', "EXPLAIN QUERY TREE SELECT file('/etc/hostname')", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() folded by EXPLAIN PLAN', "EXPLAIN PLAN SELECT file('/etc/hostname')", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['file() in SELECT FROM (EXPLAIN)', "SELECT * FROM (EXPLAIN QUERY TREE SELECT file('/etc/hostname'))", /Code: 164\..*function (viewExplain|file)\(\).*\(READONLY\)/, 403],
+    ['DESCRIBE file()', "DESCRIBE file('/etc/passwd')", /Code: 164\..*table function file\(\).*\(READONLY\)/, 403],
+    ['DESCRIBE of a subquery with file()', "DESCRIBE (SELECT file('/etc/hostname') AS x)", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['SHOW COLUMNS … WHERE file()', "SHOW COLUMNS FROM runs WHERE position(file('/proc/self/environ'), 'X') > 0", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['SHOW INDEX … WHERE file()', "SHOW INDEX FROM runs WHERE length(file('/etc/hostname')) > 0", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['SHOW TABLES LIMIT file()', "SHOW TABLES LIMIT length(`fi\\x6ce`('/etc/hostname'))", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['catboostEvaluate()', "SELECT catboostEvaluate('/etc/passwd', 1)", /Code: 164\..*function catboostEvaluate\(\).*\(READONLY\)/, 403],
+    ['dictGet()', "SELECT dictGet('d', 'a', toUInt64(1))", /Code: 164\..*function dictGet\(\).*\(READONLY\)/, 403],
+    ['VALUES spelt upper case still checked', "SELECT * FROM VALUES('a String', file('/etc/hostname'))", /Code: 164\..*function file\(\).*\(READONLY\)/, 403],
+    ['EXPLAIN of an insert', 'EXPLAIN SYNTAX INSERT INTO run_versions SELECT * FROM run_versions', /Code: 164\..*explains SELECT queries only.*\(READONLY\)/, 403],
+    ['EXPLAIN PIPELINE of an insert into file()', "EXPLAIN PIPELINE INSERT INTO FUNCTION file('/tmp/runsync-evil.csv', 'CSV', 'a String') SELECT 'x'", /Code: 164\..*\(READONLY\)/, 403],
+    ['CHECK TABLE', 'CHECK TABLE runs', /Code: 164\..*SELECT, SHOW, DESCRIBE, EXISTS and EXPLAIN only.*\(READONLY\)/, 403],
+    ['from infile', "INSERT INTO quarantine FROM INFILE '/etc/hostname' FORMAT CSV", /Code: 164\..*write or DDL.*\(READONLY\)/, 403],
+    ['settings raising a limit', 'SELECT 1 SETTINGS max_execution_time = 0', /Code: 164\..*Cannot modify 'max_execution_time' setting in readonly mode.*\(READONLY\)/, 403],
+    ['settings with file()', "SELECT file('/etc/hostname') SETTINGS max_threads = 64", /Code: 164\..*\(READONLY\)/, 403],
+    ['a format reading a file', "SELECT 1 FORMAT Template SETTINGS format_template_resultset = '/etc/passwd'", /Code: 164\..*\(READONLY\)/, 403],
+    ['an alias spanning lines', 'SELECT 1 AS `a\nb`', /Code: 164\..*could not be checked.*\(READONLY\)/, 403],
+    ['unparsable', 'SELECT 1 FROM', /^Code: 62\. DB::Exception: Syntax error: failed at position.*\(SYNTAX_ERROR\)/, 400],
+    ['only a comment', '-- nothing', /^Code: 62\..*\(SYNTAX_ERROR\)/, 400],
     ['multi-statement', 'SELECT 1; DROP TABLE run_versions', /^Code: 62\. DB::Exception: Multi-statements are not allowed.*\(SYNTAX_ERROR\)/, 400],
     ['two selects', 'SELECT 1; SELECT 2', /Code: 62\..*Multi-statements.*\(SYNTAX_ERROR\)/, 400],
     ['settings override', 'SELECT 1 SETTINGS readonly = 0', /Code: 164\..*\(READONLY\)/, 403],
@@ -157,6 +192,46 @@ describe('refusals', () => {
     expect(r.headers.get('x-clickhouse-exception-code')).toBe(/Code: (\d+)/.exec(r.text)![1]);
   });
 
+  it('refuses every table function outside the safe list, in FROM and as a scalar', async () => {
+    const names = (await (await wh.client.query({ query: 'SELECT name FROM system.table_functions ORDER BY name', format: 'JSONEachRow' })).json<{ name: string }>()).map((r) => r.name);
+    expect(names.length).toBeGreaterThan(30);
+    const unsafe = names.filter((n) => !isSafeTableFunction(n));
+    for (const n of ['file', 'url', 's3', 's3Cluster', 'gcs', 'hdfs', 'azureBlobStorage', 'remote', 'remoteSecure', 'cluster', 'clusterAllReplicas', 'mysql', 'postgresql', 'mongodb', 'redis', 'sqlite', 'jdbc', 'odbc', 'executable', 'input', 'dictionary', 'iceberg', 'icebergS3', 'deltaLake', 'hudi', 'urlCluster', 'eval', 'filesystem', 'fuzzJSON']) {
+      if (names.includes(n)) expect(unsafe).toContain(n);
+    }
+    for (const n of unsafe) {
+      const r = await post(`SELECT * FROM ${n}('x')`);
+      expect([n, r.status, r.text]).toEqual([n, 403, expect.stringMatching(new RegExp(`^Code: 164\\..*table function ${n}\\(\\)`))]);
+      // Named too, so that a call outside FROM (or in SHOW … WHERE) is caught.
+      expect([n, isRefusedFunction(n)]).toEqual([n, true]);
+    }
+    for (const n of ['file', 'url', 'remote', 'executable', 'executablePool', 'icebergLocal', 'deltaLakeS3', 'hudiCluster', 'dictGetString', 'addressToLine']) {
+      const r = await post(`SELECT ${n}('x')`);
+      expect([n, r.status, r.text]).toEqual([n, 403, expect.stringMatching(new RegExp(`^Code: 164\\..*function ${n}\\(\\)`))]);
+    }
+  });
+
+  it('still runs what analysts and BI tools send', async () => {
+    const ok = async (q: string) => {
+      const r = await post(q);
+      expect([q, r.status, r.text]).toEqual([q, 200, expect.any(String)]);
+      return r.text;
+    };
+    expect(await ok("SELECT * FROM VALUES('a Int8', 1, 2)")).toBe('1\n2\n');
+    expect(await ok('SELECT * FROM (VALUES (1, 2))')).toBe('1\t2\n');
+    expect(await ok('SELECT arrayMap(x -> x + 1, [1, 2])')).toBe('[2,3]\n');
+    expect(await ok("SELECT 'file(' AS s, formatQuery('SELECT file(1)') AS q")).toBe("file(\tSELECT file(1)\n");
+    expect(await ok('SELECT count() FROM numbers(10) AS n JOIN view(SELECT 1 AS k) AS v ON 1')).toBe('10\n');
+    expect(await ok('SELECT 1 SETTINGS max_execution_time = 60')).toBe('1\n');
+    expect(await ok('SHOW TABLES')).toMatch(/^runs$/m);
+    expect(await ok("SHOW COLUMNS FROM runs WHERE field LIKE 'run_%' LIMIT 1")).toMatch(/^run_id\t/);
+    expect(await ok('DESCRIBE runs')).toMatch(/^source\t/m);
+    expect(await ok('EXISTS runs')).toBe('1\n');
+    expect(await ok('EXPLAIN SYNTAX SELECT count() FROM runs')).toMatch(/SELECT count\(\)/);
+    expect(await ok('EXPLAIN SELECT 1 UNION ALL SELECT 2')).toMatch(/Union/);
+    expect(calledFunctions("SELECT f(1), 'g(2)', `h` (3), x FROM y WHERE 'it\\'s' = k('a''b')")).toEqual(['f', 'h', 'k']);
+  });
+
   it('left every table as it was', async () => {
     const tables = await (await wh.client.query({ query: "SELECT name FROM system.tables WHERE database = 'default' AND name IN ('run_versions', 'runs', 'evil') ORDER BY name", format: 'JSONEachRow' })).json<{ name: string }>();
     expect(tables.map((t) => t.name)).toEqual(['run_versions', 'runs']);
@@ -164,5 +239,40 @@ describe('refusals', () => {
     expect(Number(n[0].n)).toBe(0);
     // The writer is still a writer.
     await wh.client.command({ query: "INSERT INTO inbox (source, run_id, added_at, version) VALUES ('s', 'r', now64(3), 1)" });
+  });
+});
+
+describe('execution limits', () => {
+  it('sets them on the read-only connection, where a query cannot raise them', async () => {
+    const r = await post("SELECT getSetting('max_execution_time'), getSetting('max_result_rows'), getSetting('max_threads'), getSetting('readonly') FORMAT JSONEachRow");
+    expect(Object.values(JSON.parse(r.text)).map(String)).toEqual([String(DEFAULT_QUERY_LIMITS.max_execution_time), String(DEFAULT_QUERY_LIMITS.max_result_rows), String(DEFAULT_QUERY_LIMITS.max_threads), '1']);
+    for (const s of ['max_execution_time = 0', 'max_rows_to_read = 0', 'max_memory_usage = 0', 'max_threads = 64', 'readonly = 0']) {
+      const raised = await post(`SELECT count() FROM numbers(10) SETTINGS ${s}`);
+      expect([s, raised.status, raised.text]).toEqual([s, 403, expect.stringMatching(/^Code: 164\..*Cannot modify '.*' setting in readonly mode.*\(READONLY\)/)]);
+    }
+  });
+
+  it('refuses a scan of ten trillion rows at once and keeps serving', async () => {
+    const started = Date.now();
+    const r = await post('SELECT count() FROM numbers_mt(1e13)');
+    expect(r.text).toMatch(/^Code: 158\. DB::Exception: Limit for rows \(controlled by 'max_rows_to_read' setting\) exceeded.*\(TOO_MANY_ROWS\)/);
+    expect(r.status).toBe(500);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await post('SELECT 1')).text).toBe('1\n');
+  });
+
+  it('stops a runaway query at max_execution_time and keeps serving', async () => {
+    const started = Date.now();
+    const r = await post('SELECT count() FROM numbers(5e9) WHERE NOT ignore(sipHash64(number))', {}, TOKEN, tight);
+    expect(r.text).toMatch(/^Code: 159\. DB::Exception: Timeout exceeded: elapsed .* maximum: 1000 ms.*\(TIMEOUT_EXCEEDED\)/);
+    expect(r.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await post('SELECT 1', {}, TOKEN, tight)).text).toBe('1\n');
+  });
+
+  it('refuses a result larger than max_result_rows rather than cutting it short', async () => {
+    const r = await post('SELECT number FROM numbers(1000)', {}, TOKEN, tight);
+    expect(r.text).toMatch(/^Code: 396\. DB::Exception: Limit for result exceeded.*\(TOO_MANY_ROWS_OR_BYTES\)/);
+    expect((await post('SELECT number FROM numbers(100) FORMAT JSONEachRow', {}, TOKEN, tight)).text.split('\n').length).toBe(101);
   });
 });
