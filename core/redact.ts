@@ -1,7 +1,14 @@
 /** Header or field names whose values are credentials wherever they appear. */
 const SECRET_NAME = /(authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key|x-.*-key|signature)/i;
 
+/**
+ * Query parameters that carry credentials under short names. Only for URLs: as object keys
+ * (`key`, `code`) these are ordinary data.
+ */
+const SECRET_QUERY_PARAM = /^(key|access[-_]?key|sig|auth|code|pass|pwd|session|session[-_]?id|sid|jwt)$/i;
+
 export const REDACTED = '[REDACTED]';
+export const EMAIL = '[EMAIL]';
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
@@ -18,23 +25,104 @@ export function looksLikeCredential(value: string): boolean {
   return v.length >= 20 && /^[A-Za-z0-9._~+/=:-]+$/.test(v) && /[A-Za-z]/.test(v) && /\d/.test(v);
 }
 
+/** `headers`, `Headers`, `requestHeaders`, `raw_headers`, `header`: containers of header name/value pairs. */
+const HEADERS_KEY = /headers?$/i;
+const PAIR_NAME_KEYS = ['name', 'key', 'header'];
+const PAIR_VALUE_KEYS = ['value', 'values'];
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+type Json = unknown;
+/** Assignment that keeps a `__proto__` key of parsed JSON as data instead of setting the copy's prototype. */
+function set(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** `{ name: 'X-Api-Key', value: '…' }` (HAR, fetch captures, env lists): the field holding the name, and the one holding the value. */
+function pairFields(o: Record<string, unknown>): { name: string; value: string } | null {
+  const keys = Object.keys(o);
+  const name = keys.find((k) => PAIR_NAME_KEYS.includes(k.toLowerCase()) && typeof o[k] === 'string');
+  const value = keys.find((k) => PAIR_VALUE_KEYS.includes(k.toLowerCase()));
+  return name && value ? { name, value } : null;
+}
+
 /**
  * Deep copy of a JSON value with every credential-bearing field replaced, and every
  * occurrence of a known secret value (the source's own token) cut out of strings.
- * Inside a `headers` object (request/response captures such as DX's http_state) any
- * value that looks like a credential is replaced too, whatever the header's name.
+ *
+ * - A field with a secret-looking name loses its value; an array under such a name loses
+ *   every element (objects in it are scrubbed like any object).
+ * - `{ name, value }` pairs (HAR, env lists) lose their value when the name is secret-looking.
+ * - Inside anything called headers (request/response captures such as DX's http_state):
+ *   `[name, value]` tuples and `"Name: value"` lines are judged by the name, and any value that
+ *   looks like a credential is replaced too, whatever the header is called.
+ * - In every string, URL user info and credential query parameters are replaced (see
+ *   {@link scrubText}).
  */
 export function scrub(value: unknown, knownSecrets: readonly string[] = []): unknown {
   const secrets = knownSecrets.filter((s) => s.length >= 6);
-  const walk = (v: unknown, inHeaders: boolean): unknown => {
-    if (typeof v === 'string') return scrubText(v, secrets);
-    if (Array.isArray(v)) return v.map((x) => walk(x, false));
-    if (v && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) {
-        const secret = x !== null && typeof x !== 'object' && (isSecretName(k) || (inHeaders && typeof x === 'string' && looksLikeCredential(x)));
-        out[k] = secret ? REDACTED : walk(x, /^headers$/i.test(k));
+  const text = (s: string) => scrubText(s, secrets);
+
+  /** Everything under a secret name: primitives go, structure is kept and scrubbed. */
+  const redactAll = (v: Json): Json => {
+    if (v === null || v === undefined) return v;
+    if (Array.isArray(v)) return v.map(redactAll);
+    if (isObject(v)) return pairFields(v) ? walkPair(v, true) : walk(v, false);
+    return REDACTED;
+  };
+
+  /** A header's value, judged by the header's name and, failing that, by its look. */
+  const headerValue = (name: string, v: Json): Json => {
+    if (isSecretName(name)) return redactAll(v);
+    if (typeof v === 'string') return looksLikeCredential(v) ? REDACTED : text(v);
+    if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' && looksLikeCredential(x) ? REDACTED : walk(x, false)));
+    return walk(v, false);
+  };
+
+  const walkPair = (o: Record<string, unknown>, secret: boolean, inHeaders = false): Json => {
+    const f = pairFields(o)!;
+    const name = o[f.name] as string;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) {
+      if (k !== f.value) set(out, k, field(k, x));
+      else set(out, k, secret || isSecretName(name) ? redactAll(x) : inHeaders ? headerValue(name, x) : walk(x, false));
+    }
+    return out;
+  };
+
+  /** A field of an ordinary object. */
+  const field = (k: string, x: Json): Json => {
+    if (isSecretName(k) && x !== null && typeof x !== 'object') return REDACTED;
+    if (isSecretName(k) && Array.isArray(x)) return redactAll(x);
+    return walk(x, HEADERS_KEY.test(k));
+  };
+
+  const headersArray = (arr: Json[]): Json[] => {
+    // Node's rawHeaders: name, value, name, value…
+    const flat = arr.length % 2 === 0 && arr.every((x, i) => typeof x === 'string' && (i % 2 === 1 || HEADER_NAME.test(x)));
+    return arr.map((x, i) => {
+      if (flat) return i % 2 === 1 ? headerValue(arr[i - 1] as string, x) : x;
+      if (Array.isArray(x) && x.length === 2 && typeof x[0] === 'string') return [x[0], headerValue(x[0], x[1])];
+      if (isObject(x) && pairFields(x)) return walkPair(x, false, true);
+      if (typeof x === 'string') {
+        const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/s.exec(x);
+        if (m) {
+          const v = headerValue(m[1], m[2]);
+          return v === REDACTED ? `${m[1]}: ${REDACTED}` : x.slice(0, x.length - m[2].length) + (v as string);
+        }
       }
+      return walk(x, true);
+    });
+  };
+
+  const walk = (v: Json, inHeaders: boolean): Json => {
+    if (typeof v === 'string') return text(v);
+    if (Array.isArray(v)) return inHeaders ? headersArray(v) : v.map((x) => walk(x, false));
+    if (isObject(v)) {
+      if (pairFields(v)) return walkPair(v, false, inHeaders);
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) set(out, k, inHeaders ? headerValue(k, x) : field(k, x));
       return out;
     }
     return v;
@@ -42,9 +130,73 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
   return walk(value, false);
 }
 
-/** Removes known secret values and bearer credentials from free text (logs, error messages). */
+// Bounded repetitions: these run over every string of every payload.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@"'<>\\]{1,512})@/gi;
+// A value ends at the next parameter or the end of the URL; trailing punctuation of the sentence stays.
+const QUERY_PARAM = /([?&#])([A-Za-z0-9_.~%[\]-]{1,128})=([^&#\s"'<>\\]*?)(?=[.,;:!)\]]{0,16}(?:[&#\s"'<>\\]|$))/g;
+
+function decoded(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * Removes known secret values, bearer credentials, URL user info (`https://user:pass@host`)
+ * and credential query parameters (`?api_key=…&token=…`, also in a `#fragment`) from free
+ * text (logs, error messages, strings inside payloads); the rest of a URL is kept.
+ */
 export function scrubText(text: string, knownSecrets: readonly string[] = []): string {
   let out = text;
   for (const s of knownSecrets) if (s.length >= 6) out = out.split(s).join(REDACTED);
-  return out.replace(/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
+  out = out.replace(/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
+  if (out.includes('@')) out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
+  if (out.includes('=')) {
+    out = out.replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {
+      const n = decoded(name);
+      return value !== '' && (isSecretName(n) || SECRET_QUERY_PARAM.test(n)) ? `${sep}${name}=${REDACTED}` : all;
+    });
+  }
+  return out;
+}
+
+/** `email`, `e_mail`, `mail`, `authorEmail`, `committer_email`, `emails`, `email_address`… */
+function isEmailKey(key: string): boolean {
+  const k = key.toLowerCase().replace(/[-_]/g, '');
+  return k === 'mail' || /email(s|address(es)?)?$/.test(k) || k === 'mailaddress';
+}
+
+const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,63}\b/g;
+
+/** Replaces every e-mail address in free text with `[EMAIL]`. */
+export function scrubEmailText(text: string): string {
+  return text.includes('@') ? text.replace(EMAIL_ADDRESS, EMAIL) : text;
+}
+
+/**
+ * Deep copy of a JSON value without personal e-mail addresses: every address in any string
+ * (object keys included) becomes `[EMAIL]`, and a string under an e-mail-named key
+ * (`email`, `e_mail`, `mail`, `author_email`…) becomes `[EMAIL]` whatever it holds. Keys that
+ * would collide after the replacement are numbered (`[EMAIL]`, `[EMAIL] 2`), so no entry is lost.
+ */
+export function scrubEmails(value: unknown): unknown {
+  const walk = (v: Json, emailKey: boolean): Json => {
+    if (typeof v === 'string') return emailKey ? EMAIL : scrubEmailText(v);
+    if (Array.isArray(v)) return v.map((x) => walk(x, emailKey));
+    if (isObject(v)) {
+      const out: Record<string, unknown> = {};
+      const taken = (key: string) => Object.prototype.hasOwnProperty.call(out, key) || Object.prototype.hasOwnProperty.call(v, key);
+      for (const [k, x] of Object.entries(v)) {
+        const base = scrubEmailText(k);
+        let key = base;
+        for (let n = 2; key !== k && taken(key); n++) key = `${base} ${n}`;
+        set(out, key, walk(x, isEmailKey(k)));
+      }
+      return out;
+    }
+    return v;
+  };
+  return walk(value, false);
 }

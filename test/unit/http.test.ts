@@ -102,6 +102,13 @@ describe('scrubbing', () => {
     expect(out).toEqual({ headers: { Authorization: '[REDACTED]', 'X-Api-Key': '[REDACTED]', Accept: 'json' }, note: 'used [REDACTED] here' });
     expect(scrubText('Authorization: Bearer abcdefghijkl')).toBe('Authorization: Bearer [REDACTED]');
   });
+
+  it('redacts header pairs, tuples, arrays under secret names and URL credentials', () => {
+    expect(scrub({ headers: [{ name: 'X-Api-Key', value: 'abcdefghij' }] })).toEqual({ headers: [{ name: 'X-Api-Key', value: '[REDACTED]' }] });
+    expect(scrub({ headers: [['Cookie', 'session=abc']] })).toEqual({ headers: [['Cookie', '[REDACTED]']] });
+    expect(scrub({ headers: { 'x-api-key': ['zzzzzzzz'], cookie: ['sid=1'] } })).toEqual({ headers: { 'x-api-key': ['[REDACTED]'], cookie: ['[REDACTED]'] } });
+    expect(scrubText('GET https://user:pass@x/api?api_key=abc&token=xyz&page=2 failed')).toBe('GET https://[REDACTED]@x/api?api_key=[REDACTED]&token=[REDACTED]&page=2 failed');
+  });
 });
 
 describe('paging edge cases', () => {
