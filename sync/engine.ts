@@ -5,7 +5,7 @@ import type { ProviderDefinition, ListContext, ListStream, Collection } from '..
 import type { HttpClient } from '../http/client.js';
 import { AuthError, EnvelopeError, HttpError } from '../http/errors.js';
 import { fetchPage, fillPath, pick, type Page, type PageState } from '../http/paging.js';
-import { scrub, scrubText } from '../core/redact.js';
+import { scrub, scrubEmailText, scrubEmails, scrubText } from '../core/redact.js';
 import { parseDuration, toCh } from '../core/time.js';
 import type { Logger } from '../core/log.js';
 import { RowWriter } from '../warehouse/writer.js';
@@ -353,9 +353,8 @@ export class SourceSync {
     const fingerprint = def.fingerprint(runObject);
     // A run found under another key (e.g. after a Tracecat reset) is new to the warehouse.
     const sameRun = known && known.run_id === bundle.run.run_id ? known : undefined;
-    // Nothing a provider hands over may carry the token into the warehouse, whatever field it sits in.
-    const secrets = this.d.secrets;
-    const run = { ...bundle.run, error: scrubText(bundle.run.error ?? '', secrets), attributes: scrubAttributes(bundle.run.attributes, secrets) };
+    const r0 = bundle.run;
+    const run = { ...r0, error: this.cleanText(r0.error), triggered_by: this.cleanText(r0.triggered_by), trigger: this.cleanText(r0.trigger), attributes: this.cleanAttributes(r0.attributes) };
     const { row, warnings } = runRow(run, def.runStatuses, ctx, fingerprint, sameRun ? fromCh(sameRun.first_seen_at) : null);
     const again = this.written.has(bundle.run.run_id);
     this.written.set(bundle.run.run_id, fingerprint);
@@ -366,12 +365,12 @@ export class SourceSync {
     const runId = bundle.run.run_id;
     for (const w of warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
     for (const s of bundle.steps ?? []) {
-      const r = stepRow(runId, { ...s, error: scrubText(s.error ?? '', secrets), attributes: scrubAttributes(s.attributes, secrets) }, def.stepStatuses ?? def.runStatuses, ctx);
+      const r = stepRow(runId, { ...s, error: this.cleanText(s.error), attributes: this.cleanAttributes(s.attributes) }, def.stepStatuses ?? def.runStatuses, ctx);
       await this.writer.add('step_versions', r.row);
       for (const w of r.warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
     }
     for (const e of bundle.events ?? []) {
-      const clean = { ...e, message: scrubText(e.message ?? '', secrets), data: e.data === undefined || e.data === null ? e.data : scrub(e.data, secrets) };
+      const clean = { ...e, message: this.cleanText(e.message), data: e.data === undefined || e.data === null ? e.data : this.cleanValue(e.data) };
       await this.writer.add('event_versions', eventRow(runId, clean, ctx));
     }
     for (const l of bundle.links ?? []) await this.writer.add('link_versions', linkRow(runId, l, ctx));
@@ -381,11 +380,29 @@ export class SourceSync {
         run_id: runId,
         provider: def.name,
         fetched_at: toCh(now),
-        payload: JSON.stringify(scrub(bundle.raw, this.d.secrets)),
+        payload: JSON.stringify(this.cleanValue(bundle.raw)),
         version: ctx.version,
       });
     }
     await this.writer.add('run_versions', row as unknown as Record<string, unknown>);
+  }
+
+  // Nothing a provider hands over may carry the token into the warehouse, whatever field it
+  // sits in; e-mail addresses only when the source allows personal data.
+  private cleanText(text: string | undefined): string {
+    const t = scrubText(text ?? '', this.d.secrets);
+    return this.d.source.personalData ? t : scrubEmailText(t);
+  }
+
+  private cleanValue(value: unknown): unknown {
+    const v = scrub(value, this.d.secrets);
+    return this.d.source.personalData ? v : scrubEmails(v);
+  }
+
+  private cleanAttributes(a: Record<string, string> | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(a ?? {})) out[k] = this.cleanText(v);
+    return out;
   }
 
   /** The watermark must stay below `time`: something at or after it was not fetched. */
@@ -404,7 +421,7 @@ export class SourceSync {
       record_key: key,
       severity,
       reason: reason.slice(0, 2000),
-      payload: payload === null || payload === undefined ? '' : JSON.stringify(scrub(payload, this.d.secrets)).slice(0, 100_000),
+      payload: payload === null || payload === undefined ? '' : JSON.stringify(this.cleanValue(payload)).slice(0, 100_000),
     };
     await this.writer.add('quarantine', row as unknown as Record<string, unknown>);
   }
@@ -433,11 +450,6 @@ export function streamCollection(stream: ListStream, source: SourceConfig): Coll
   return { ...coll, paging: { ...p, limit: Math.min(source.pageSize, max) } };
 }
 
-function scrubAttributes(a: Record<string, string> | undefined, secrets: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(a ?? {})) out[k] = scrubText(v, secrets);
-  return out;
-}
 
 type RunOutcome = 'ok' | 'transient' | 'permanent';
 

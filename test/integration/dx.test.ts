@@ -174,6 +174,14 @@ describe('DX through Temporal into ClickHouse (inbox-driven)', () => {
   });
 
   it('no token, no http_state credential and no e-mail (personal data off) lands anywhere in the warehouse', async () => {
+    // A detail that fails its schema is quarantined with its payload: that copy must be clean too.
+    const bad = sim.trigger(1);
+    await addToInbox(h.warehouse.client, SOURCE, bad);
+    sim.faults.malformed(1, { path: /workflowRuns\.info/ });
+    await h.sync(SOURCE);
+    expect(sim.faults.malformedLog.length).toBe(1);
+    const [q] = await h.query<any>(`SELECT payload FROM quarantine WHERE severity = 'error' AND startsWith(reason, 'invalid detail') ORDER BY received_at DESC LIMIT 1`);
+    expect(q.payload).toMatch(/"triggered_by_user":\{[^}]*"email":"\[EMAIL\]"/);
     const truth = sim.truth();
     expect(truth.secrets.length).toBeGreaterThan(0);
     const tokens = truth.secrets.map((s) => s.replace(/^Bearer /, ''));
