@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { weekOf } from '../../report/week.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -69,6 +71,45 @@ describe('runsync start --demo', () => {
     const dash = await fetch(`${service.url}/dashboard`);
     expect(dash.status).toBe(200);
     expect(await dash.text()).toMatch(/<svg/);
+  });
+
+  it('runsync report on the demo data: both formats, and the HTML opens in Chromium with its charts drawn', async () => {
+    const week = weekOf(Date.now()).label;
+    const out = resolve('test-output');
+    mkdirSync(out, { recursive: true });
+    const md = await runsync(['report', '--week', week, '--format', 'md']);
+    expect(md.stderr + String(md.code)).toBe('0');
+    for (const p of ['strait', 'tracecat', 'b3os', 'anon', 'dx']) expect(md.stdout).toMatch(new RegExp(`\\| ${p}-demo \\| [1-9]\\d* \\|`));
+    const html = join(out, 'demo-report.html');
+    const r = await runsync(['report', '--week', week, '--format', 'html', '--out', html]);
+    expect(r.stderr + String(r.code)).toBe('0');
+    if (!existsSync('/usr/bin/chromium') && !process.env.CI) return; // the browser check needs .ci/install-chromium.sh
+    const profile = mkdtempSync(join(tmpdir(), 'runsync-chromium-'));
+    const browser = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      viewport: { width: 1100, height: 1400 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const service = JSON.parse(readFileSync(join(dir, 'service.json'), 'utf8'));
+      for (const [url, shot] of [[`file://${html}`, 'demo-report.png'], [`${service.url}/dashboard`, 'demo-dashboard.png']]) {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('console', (m) => (m.type() === 'error' ? problems.push(m.text()) : undefined));
+        page.on('pageerror', (e) => problems.push(e.message));
+        await page.goto(url, { waitUntil: 'load' });
+        const marks = await page.$$eval('figure.chart svg', (svgs) => svgs.map((svg) => svg.querySelectorAll('path, rect, line').length));
+        await page.screenshot({ path: join(out, shot), fullPage: true });
+        await page.close();
+        expect(problems).toEqual([]);
+        expect(marks.length).toBe(3);
+        expect(marks.every((n) => n > 10)).toBe(true);
+      }
+    } finally {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
   });
 
   it('stops cleanly on SIGINT', async () => {

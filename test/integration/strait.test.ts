@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStraitSimulator, type StraitSimulator, type StraitRun } from '../../simulators/strait.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
+import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
 // The contract's status table for Strait, written out independently of providers/strait.ts.
 const CONTRACT: Record<string, [string, number]> = {
@@ -218,7 +219,6 @@ describe('Strait through Temporal into ClickHouse', () => {
     const [last] = await h.query<any>(`SELECT status, error FROM sync_runs ORDER BY started_at DESC LIMIT 1`);
     expect(last.status).toBe('failed');
     expect(last.error).toMatch(/401/);
-    const leaks = await h.query<any>(`SELECT count() c FROM raw_runs WHERE position(payload, {t:String}) > 0`, { t: sim.token });
-    expect(num(leaks[0].c)).toBe(0);
+    await expectNoSecretsInWarehouse(h, [sim.token, 'strait_wrong_token_value']);
   });
 });
