@@ -349,7 +349,9 @@ export class SourceSync {
   private async writeBundle({ runObject, bundle }: { runObject: any; bundle: RunBundle }, known: KnownRun | undefined, opts: { keepRaw?: boolean } = {}): Promise<void> {
     const def = this.d.def;
     const now = this.now();
-    const ctx: RowContext = { source: this.name, provider: def.name, syncId: this.d.syncId, now, version: nextVersion() };
+    // Above the stored version even when another worker's clock ran ahead of this one's.
+    const stored = known && known.run_id === bundle.run.run_id ? known.version : 0;
+    const ctx: RowContext = { source: this.name, provider: def.name, syncId: this.d.syncId, now, version: Math.max(nextVersion(), stored + 1) };
     const fingerprint = def.fingerprint(runObject);
     // A run found under another key (e.g. after a Tracecat reset) is new to the warehouse.
     const sameRun = known && known.run_id === bundle.run.run_id ? known : undefined;

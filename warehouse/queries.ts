@@ -15,6 +15,8 @@ export interface KnownRun {
   is_terminal: number;
   finished_at: string | null;
   first_seen_at: string;
+  /** The stored row's version: a new one must be higher, whatever this machine's clock says. */
+  version: number;
 }
 
 /** What the warehouse already holds for these runs: decides which need fetching. */
@@ -22,11 +24,12 @@ export async function knownRuns(client: ClickHouseClient, source: string, ids: s
   if (ids.length === 0) return new Map();
   const rows = await select<KnownRun>(
     client,
-    `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at FROM runs
+    `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at, version FROM run_versions FINAL
      WHERE source = {source:String} AND run_id IN {ids:Array(String)}`,
     { source, ids },
   );
-  return new Map(rows.map((r) => [r.run_id, r]));
+  // 64-bit integers arrive as text over HTTP.
+  return new Map(rows.map((r) => [r.run_id, { ...r, version: Number(r.version) }]));
 }
 
 /**

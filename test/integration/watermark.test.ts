@@ -70,6 +70,18 @@ describe('writes', () => {
   });
 });
 
+describe('versions', () => {
+  it("a row written by a worker whose clock ran ahead does not shadow later writes of the same run", async () => {
+    const [row] = await h.query<any>(`SELECT * FROM run_versions FINAL WHERE source = {s:String} AND is_terminal = 1 LIMIT 1`, { s: SOURCE });
+    const ahead = Date.now() * 1000 + 3_600_000_000_000; // about six weeks ahead
+    await h.warehouse.client.insert({ table: 'run_versions', values: [{ ...row, provider_status: 'stale-from-the-future', fingerprint: 'stale', version: ahead }], format: 'JSONEachRow' });
+    await h.sync(SOURCE);
+    const [after] = await h.query<any>(`SELECT provider_status, version FROM run_versions FINAL WHERE source = {s:String} AND run_id = {id:String}`, { s: SOURCE, id: row.run_id });
+    expect(after.provider_status).toBe(row.provider_status);
+    expect(Number(after.version)).toBe(ahead + 1);
+  });
+});
+
 describe('cancellation', () => {
   it('a cancelled sync is recorded as failed, never left running', async () => {
     sim.faults.add({ path: /^\/v1\/workflow-runs$/, delayMs: 4_000, times: 1 });
