@@ -1,7 +1,8 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm install rather than ci: the lock file records only one platform's optional binaries.
+RUN npm install --no-audit --no-fund
 COPY . .
 ENTRYPOINT ["node", "bin/runsync.js"]
 CMD ["worker", "--schedules"]
