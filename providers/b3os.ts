@@ -104,6 +104,7 @@ export const b3os: ProviderDefinition = {
           if (typeof w?.id !== 'string' || !w.id) throw new Error('workflow without id');
           return w.id;
         },
+        workflowName: (w) => (typeof w?.name === 'string' ? w.name : undefined),
       },
       stopBelow: (item, source) => (opts(source.options).newestFirst ? t(item.startedAt) : null),
     },

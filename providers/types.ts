@@ -54,7 +54,12 @@ export interface ListStream {
    */
   stopBelow?: (item: any, source: SourceConfig) => number | null;
   /** Runs listed under each item of a parent collection (B3OS: workflows → runs); `{parent}` in the child path. */
-  parents?: { collection: Collection; id: (item: any) => string };
+  parents?: {
+    collection: Collection;
+    id: (item: any) => string;
+    /** The parent's name, when the parent is a workflow: kept so runs can show it. */
+    workflowName?: (item: any) => string | undefined;
+  };
 }
 
 export interface ChildCollection {

@@ -113,7 +113,10 @@ export class SourceSync {
           this.counts.pages++;
           for (const item of page.items) {
             try {
-              ids.push(stream.parents.id(item));
+              const id = stream.parents.id(item);
+              ids.push(id);
+              const name = stream.parents.workflowName?.(item);
+              if (name) await this.writer.add('workflow_names', { source: this.name, workflow_id: id, name, seen_at: toCh(this.now()), version: nextVersion() });
             } catch (e) {
               await this.quarantine('error', stream.parents.collection.endpoint, '', `parent item without id: ${(e as Error).message}`, item);
             }

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 
-export const STORAGE_TABLES = ['run_versions', 'step_versions', 'event_versions', 'link_versions', 'raw_runs', 'quarantine', 'gone_runs'] as const;
+export const STORAGE_TABLES = ['run_versions', 'step_versions', 'event_versions', 'link_versions', 'raw_runs', 'quarantine', 'gone_runs', 'workflow_names'] as const;
 export type StorageTable = (typeof STORAGE_TABLES)[number];
 
 /**

@@ -31,6 +31,7 @@ async function expectWarehouseMatchesTruth() {
     expect({
       provider: row.provider,
       workflow_id: row.workflow_id,
+      workflow_name: row.workflow_name,
       workflow_version: row.workflow_version,
       provider_status: row.provider_status,
       status: row.status,
@@ -49,6 +50,7 @@ async function expectWarehouseMatchesTruth() {
     }).toEqual({
       provider: 'b3os',
       workflow_id: r.workflowId,
+      workflow_name: truth.workflows.find((w) => w.id === r.workflowId)!.name,
       workflow_version: String(r.workflowVersion),
       provider_status: r.status,
       status,
