@@ -199,6 +199,13 @@ export function buildFixtures(): Fixtures {
   addRun({ source: 'tc', run_id: 'open-1', provider: 'tracecat', workflow_id: 'tc-open', workflow_name: 'Still running', status: 'running', created_at: day(5, 8), started_at: day(5, 8), finished_at: null, is_test: 0, error: '', version: 1 });
   // B3OS simulations (is_test): left out of every rate, even for a workflow that has real runs.
   for (let i = 0; i < 5; i++) addRun({ source: 'b3', run_id: `sim-${i}`, provider: 'b3os', workflow_id: 'b3-swap', workflow_name: 'Swap', status: 'failed', created_at: day(2, 12, i), started_at: day(2, 12, i), finished_at: day(2, 12, i + 1), is_test: 1, error: 'simulated', version: 1 });
+  // A workflow first seen this week: its failures are a new workflow's, not new failures.
+  addRun({ source: 'strait-prod', run_id: 'fresh-1', provider: 'strait', workflow_id: 'wf-fresh', workflow_name: 'Fresh import', status: 'failed', created_at: day(1, 9), started_at: day(1, 9, 1), finished_at: day(1, 9, 4), is_test: 0, error: 'first try', version: 1 });
+  // Ran in W45, not in W46, fails in W47: neither a new failure (no runs the week before) nor new.
+  addRun({ source: 'strait-prod', run_id: 'monthly-1', provider: 'strait', workflow_id: 'wf-monthly', workflow_name: 'Monthly close', status: 'succeeded', created_at: W45 + DAY, started_at: W45 + DAY + 60_000, finished_at: W45 + DAY + 240_000, is_test: 0, error: '', version: 1 });
+  addRun({ source: 'strait-prod', run_id: 'monthly-2', provider: 'strait', workflow_id: 'wf-monthly', workflow_name: 'Monthly close', status: 'failed', created_at: day(2, 6), started_at: day(2, 6, 1), finished_at: day(2, 6, 5), is_test: 0, error: 'ledger locked', version: 1 });
+  // A step whose run was never synced: no run to attribute it to, so it counts nowhere.
+  for (const v of [1, 2]) fx.steps.push({ source: 'strait-prod', run_id: 'orphan-run', step_id: 'orphan-run-s0', provider: 'strait', step_ref: 'orphan-step', status: v === 1 ? 'running' : 'failed', is_terminal: v === 1 ? 0 : 1, started_at: day(2, 11), finished_at: v === 1 ? null : day(2, 11, 5), duration_ms: v === 1 ? null : 300_000, version: v });
   addRun({ source: 'b3', run_id: 'sim-only', provider: 'b3os', workflow_id: 'b3-dust', workflow_name: 'Dust test', status: 'failed', created_at: day(2, 13), started_at: day(2, 13), finished_at: day(2, 13, 1), is_test: 1, error: 'dust', version: 1 });
 
   // Sync history, relative to the wall clock (sync_health measures freshness against now):

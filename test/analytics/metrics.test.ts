@@ -186,7 +186,8 @@ describe('step_failure_rates_daily', () => {
   it('matches the independent computation per step_ref', async () => {
     const runOf = new Map(latest(fx.runs, (r) => `${r.source}|${r.run_id}`).map((r) => [`${r.source}|${r.run_id}`, r]));
     const steps = latest(fx.steps, (s) => `${s.source}|${s.run_id}|${s.step_id}`)
-      .filter((s) => runOf.get(`${s.source}|${s.run_id}`)!.is_test === 0)
+      // Steps of test runs, and steps whose run is unknown, are not counted.
+      .filter((s) => runOf.get(`${s.source}|${s.run_id}`)?.is_test === 0)
       .map((s) => ({ ...s, workflow_id: runOf.get(`${s.source}|${s.run_id}`)!.workflow_id, workflow_name: runOf.get(`${s.source}|${s.run_id}`)!.workflow_name }));
     const expected = expectedBuckets(steps, (s) => utcDay(s.finished_at!), (s) => [s.source, s.workflow_id, s.step_ref], (s) => s);
     const got = await rows<Expected & { day: string; step_ref: string }>(
@@ -198,6 +199,11 @@ describe('step_failure_rates_daily', () => {
       .sort((a, b) => (a.day + a.source + a.workflow_id + a.step_ref < b.day + b.source + b.workflow_id + b.step_ref ? -1 : 1));
     expect(got.length).toBeGreaterThan(20);
     expect(got).toEqual(want);
+  });
+
+  it('does not count a step whose run is missing (no empty workflow_id, no default is_test)', async () => {
+    expect(fx.steps.some((s) => s.run_id === 'orphan-run')).toBe(true);
+    expect(await rows(`SELECT * FROM step_failure_rates_daily WHERE step_ref = 'orphan-step' OR workflow_id = ''`)).toEqual([]);
   });
 });
 
