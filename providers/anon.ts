@@ -64,11 +64,11 @@ const opts = (o: unknown) => o as Options;
 export function anonPaging(l: z.infer<typeof listOptions>): Paging {
   switch (l.style) {
     case 'cursor':
-      return { style: 'cursor', cursorParam: l.cursorParam, nextCursor: l.nextCursor, hasMore: l.hasMore, limitParam: l.limitParam, limit: l.limit };
+      return { style: 'cursor', cursorParam: l.cursorParam, nextCursor: l.nextCursor, hasMore: l.hasMore, limitParam: l.limitParam, limit: l.limit, maxLimit: 1000 };
     case 'page':
-      return { style: 'page', pageParam: l.pageParam, sizeParam: l.limitParam, limit: l.limit, firstPage: l.firstPage, total: l.total };
+      return { style: 'page', pageParam: l.pageParam, sizeParam: l.limitParam, limit: l.limit, maxLimit: 1000, firstPage: l.firstPage, total: l.total };
     case 'offset':
-      return { style: 'offset', offsetParam: l.offsetParam, limitParam: l.limitParam, limit: l.limit, hasMore: l.hasMore, overlap: l.overlap };
+      return { style: 'offset', offsetParam: l.offsetParam, limitParam: l.limitParam, limit: l.limit, maxLimit: 1000, hasMore: l.hasMore, overlap: l.overlap };
   }
 }
 

@@ -120,7 +120,8 @@ export const b3os: ProviderDefinition = {
   toBundle: ({ run: r }) => {
     const state: Record<string, z.infer<typeof node>> = r.executionState ?? {};
     const nodes = Object.entries(state);
-    const failed = nodes.find(([, n]) => n.error);
+    // A node's error is the run's error only when the run did not succeed (a retried node may carry one).
+    const failed = r.status === 'success' ? undefined : nodes.find(([, n]) => n.error);
     return {
       run: {
         run_id: r.id,

@@ -18,8 +18,8 @@ export const tsRequired = z.string().refine((s) => {
   }
 }, 'not a timestamp');
 
-/** The same, where null or absent is allowed. */
-export const ts = tsRequired.nullish();
+/** The same, where null, absent or an empty string (B3OS types its times as plain strings) means "not yet". */
+export const ts = z.union([tsRequired, z.literal('')]).nullish();
 
 export const t = (v: string | null | undefined): number | null => parseTimestamp(v ?? null);
 

@@ -59,13 +59,23 @@ export const dxEnvelope: EnvelopeCheck = (body, status, endpoint) => {
 
 const FINGERPRINT = ['status', 'completed_at', 'events', 'links'] as const;
 
-/** The run as kept in raw_runs: header credentials replaced, the triggering user reduced. */
+/** A request capture with its URL cut to scheme and host: webhook URLs carry their secret in the path. */
+function keptRequest(x: any): any {
+  if (!x || typeof x !== 'object') return x;
+  const out = scrub(x) as any;
+  for (const part of [out.request, out.http_request, out]) {
+    if (part && typeof part.url === 'string') part.url = originOf(part.url) ?? '[REDACTED]';
+  }
+  return out;
+}
+
+/** The run as kept in raw_runs: header credentials replaced, URLs cut to their host, the triggering user reduced. */
 function keptRun(r: any, personalData: boolean): unknown {
   const u = r.triggered_by_user;
   return {
     ...r,
-    http_state: r.http_state === undefined ? undefined : scrub(r.http_state),
-    workflow: r.workflow ? scrub(r.workflow) : r.workflow,
+    http_state: r.http_state === undefined ? undefined : keptRequest(r.http_state),
+    workflow: r.workflow ? keptRequest(r.workflow) : r.workflow,
     triggered_by_user: u ? { id: u.id ?? null, name: u.name ?? null, ...(personalData && u.email ? { email: u.email } : {}) } : u,
   };
 }
@@ -132,7 +142,8 @@ export const dx: ProviderDefinition = {
             'triggered_by.name': u?.name,
             'triggered_by.email': source.personalData ? u?.email : null,
             'http.method': req?.method,
-            'http.url': typeof req?.url === 'string' ? req.url.split('?')[0] : null,
+            // Scheme and host only: webhook URLs (Slack, Discord) carry their secret in the path.
+            'http.url': typeof req?.url === 'string' ? originOf(req.url) : null,
             'http.status_code': res?.status_code,
           }),
         },
@@ -143,3 +154,11 @@ export const dx: ProviderDefinition = {
     };
   },
 };
+
+function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}

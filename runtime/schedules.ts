@@ -7,9 +7,10 @@ export const SYNC_SCHEDULE_PREFIX = 'runsync-sync-';
 
 /**
  * One Temporal Schedule per enabled source (overlap: skip, so a slow sync is never
- * stacked); schedules of sources removed from the config are deleted.
+ * stacked). With `prune`, schedules of sources no longer in the config are deleted: only
+ * where one config owns the namespace (`start`), never from workers that may run older configs.
  */
-export async function applySchedules(client: Client, config: RunsyncConfig, taskQueue: string): Promise<string[]> {
+export async function applySchedules(client: Client, config: RunsyncConfig, taskQueue: string, opts: { prune?: boolean } = {}): Promise<string[]> {
   const wanted = new Map(config.sources.filter((s) => s.enabled).map((s) => [SYNC_SCHEDULE_PREFIX + s.name, s]));
   for (const [scheduleId, s] of wanted) {
     const options = {
@@ -31,9 +32,11 @@ export async function applySchedules(client: Client, config: RunsyncConfig, task
       await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
     }
   }
-  for await (const sched of client.schedule.list()) {
-    if (sched.scheduleId.startsWith(SYNC_SCHEDULE_PREFIX) && !wanted.has(sched.scheduleId)) {
-      await client.schedule.getHandle(sched.scheduleId).delete();
+  if (opts.prune) {
+    for await (const sched of client.schedule.list()) {
+      if (sched.scheduleId.startsWith(SYNC_SCHEDULE_PREFIX) && !wanted.has(sched.scheduleId)) {
+        await client.schedule.getHandle(sched.scheduleId).delete();
+      }
     }
   }
   return [...wanted.keys()];

@@ -72,7 +72,10 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     }
     const namespace = env.TEMPORAL_NAMESPACE ?? config.temporal.namespace;
     const taskQueue = config.temporal.taskQueue;
-    const connection = await Connection.connect(temporalConnectOptions(address, env));
+    const where = dev ? 'the embedded dev server' : env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'temporal.address in the config';
+    const connection = await Connection.connect(temporalConnectOptions(address, env)).catch((e: Error) => {
+      throw new Error(`cannot reach Temporal at ${address} (${where}): ${e.message}`);
+    });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace });
 

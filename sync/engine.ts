@@ -368,11 +368,13 @@ export class SourceSync {
     else if (sameRun.fingerprint !== fingerprint) this.counts.runs_updated++;
     else this.counts.runs_polled++;
     const runId = bundle.run.run_id;
-    for (const w of warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
+    // Said once per version of the run, not on every re-poll of an unchanged one.
+    const changed = !sameRun || sameRun.fingerprint !== fingerprint;
+    if (changed) for (const w of warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
     for (const s of bundle.steps ?? []) {
       const r = stepRow(runId, { ...s, error: this.cleanText(s.error), attributes: this.cleanAttributes(s.attributes) }, def.stepStatuses ?? def.runStatuses, ctx);
       await this.writer.add('step_versions', r.row);
-      for (const w of r.warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
+      if (changed) for (const w of r.warnings) await this.quarantine('warning', 'durations', runId, `run ${runId}: negative duration stored as NULL (${w})`, null);
     }
     for (const e of bundle.events ?? []) {
       const clean = { ...e, message: this.cleanText(e.message), data: e.data === undefined || e.data === null ? e.data : this.cleanValue(e.data) };

@@ -25,11 +25,14 @@ export async function openReader(dataDir: string, env: NodeJS.ProcessEnv = proce
     return { client, describe: `the running service at ${service.url}`, close: () => client.close() };
   }
   const wh = await openWarehouse({ dataDir, env });
-  try {
-    await migrate(wh.client);
-  } catch (e) {
-    await wh.close();
-    throw e;
+  // A real server is migrated by `migrate`, `start` and `worker`; readers may lack DDL grants.
+  if (wh.kind === 'chdb') {
+    try {
+      await migrate(wh.client);
+    } catch (e) {
+      await wh.close();
+      throw e;
+    }
   }
   return { client: wh.client, describe: wh.describe, close: () => wh.close() };
 }

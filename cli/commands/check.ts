@@ -10,6 +10,11 @@ export const checkCommand: Command = {
   async run({ values }) {
     const ctx = cliContext(values);
     const only = (values.source as string[] | undefined) ?? [];
+    const unknown = only.filter((n) => !ctx.config.sources.some((s) => s.name === n));
+    if (unknown.length) {
+      out(`unknown source(s): ${unknown.join(', ')} (configured: ${ctx.config.sources.map((s) => s.name).join(', ') || 'none'})`);
+      return 2;
+    }
     const sources = ctx.config.sources.filter((s) => only.length === 0 || only.includes(s.name));
     out(`config ${ctx.configPath ?? '(none: defaults)'} is valid; ${ctx.config.sources.length} source(s)`);
     if (sources.length === 0) return only.length ? 2 : 0;

@@ -30,11 +30,25 @@ export const startCommand: Command = {
   options: { demo: { type: 'boolean' }, once: { type: 'boolean' }, ui: { type: 'boolean' }, port: { type: 'string' } },
   async run({ values }) {
     const ctx = cliContext(values);
+    const explicitPort = values.port !== undefined;
+    const port = explicitPort ? Number(values.port) : ctx.config.server.port;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      out(`--port must be a port number (0 for any free one), not ${JSON.stringify(values.port)}`);
+      return 2;
+    }
+    const tokenEnv = ctx.config.server.tokenEnv;
+    const token = tokenEnv ? process.env[tokenEnv] : undefined;
+    if (tokenEnv && !token && !values.once) {
+      // Configured but unset would leave the SQL endpoint and the inbox open: refuse.
+      out(`server.tokenEnv names ${tokenEnv}, which is not set: export it, or remove server.tokenEnv to serve without a token`);
+      return 2;
+    }
     let demo: Demo | null = null;
     let config = ctx.config;
     if (values.demo) {
       demo = await startDemo({ dataDir: ctx.dataDir });
-      config = demo.config;
+      // The demo brings its own sources; the server settings (token, host) stay the user's.
+      config = { ...demo.config, server: ctx.config.server };
       out(`demo: ${demo.simulators.map((s) => `${s.provider} simulator on ${s.url}`).join(', ')}`);
     } else if (config.sources.length === 0) {
       out('no sources configured: add them to runsync.config.json (see README), or run `runsync start --demo`');
@@ -47,19 +61,19 @@ export const startCommand: Command = {
       out(`warehouse: ${services.warehouse.describe}`);
       out(`temporal:  ${services.temporal.address} (${services.temporal.embedded ? 'embedded dev server' : 'external'}, namespace ${services.temporal.namespace}${services.temporal.uiUrl ? `, UI ${services.temporal.uiUrl}` : ''})`);
       if (!values.once) {
-        const port = values.port !== undefined ? Number(values.port) : config.server.port;
-        const token = config.server.tokenEnv ? process.env[config.server.tokenEnv] : undefined;
         try {
           http = await startHttpServer(services, serviceRoutes(), { host: config.server.host, port, token });
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+          // Asked for by name, a taken port is an error: tools pointed at it would reach something else.
+          if (explicitPort) throw new Error(`port ${port} on ${config.server.host} is taken (--port); choose another or --port 0`);
           http = await startHttpServer(services, serviceRoutes(), { host: config.server.host, port: 0, token });
-          out(`port ${port} is taken; serving on another`);
+          out(`port ${port} is taken (another ClickHouse?); serving on ${http.url} instead — pass --port to choose`);
         }
         out(`http:      ${http.url} (SQL, dashboard, run inbox)`);
         writeServiceFile(ctx.dataDir, { url: http.url, tokenEnv: config.server.tokenEnv });
       }
-      const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue);
+      const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue, { prune: true });
       const reportSchedule = values.once ? null : await applyReportSchedule(services.client, config, services.temporal.taskQueue);
       if (reportSchedule) out(`report:    weekly reliability report on "${config.report.schedule}" (UTC) into ${ctx.dataDir}/reports`);
       for (const { source, ids } of demo?.initialInbox ?? []) await addToInbox(services.warehouse.client, source, ids);

@@ -18,6 +18,11 @@ export const syncCommand: Command = {
       out('no sources configured: add them to runsync.config.json (see README) or try `runsync start --demo --once`');
       return 2;
     }
+    const unknown = ((values.source as string[] | undefined) ?? []).filter((n) => !ctx.config.sources.some((s) => s.name === n));
+    if (unknown.length) {
+      out(`unknown source(s): ${unknown.join(', ')} (configured: ${ctx.config.sources.map((s) => s.name).join(', ')})`);
+      return 2;
+    }
     const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });
     try {
       const outcomes = await syncOnce(services.client, ctx.config, services.temporal.taskQueue, values.source, { full: !!values.full });

@@ -1,13 +1,13 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { startServices } from '../../runtime/services.js';
-import { applySchedules } from '../../runtime/schedules.js';
+import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
 
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'production: run a worker against the configured Temporal (TEMPORAL_ADDRESS) and ClickHouse (CLICKHOUSE_URL)',
-  usage: 'runsync worker [--schedules] [--config PATH]',
-  options: { schedules: { type: 'boolean' } },
+  usage: 'runsync worker [--schedules [--prune-schedules]] [--config PATH]',
+  options: { schedules: { type: 'boolean' }, 'prune-schedules': { type: 'boolean' } },
   async run({ values }) {
     const ctx = cliContext(values);
     if (!process.env.TEMPORAL_ADDRESS && !ctx.config.temporal.address) {
@@ -17,8 +17,10 @@ export const workerCommand: Command = {
     const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });
     try {
       if (values.schedules) {
-        const ids = await applySchedules(services.client, ctx.config, services.temporal.taskQueue);
-        out(`schedules: ${ids.join(', ') || 'none'}`);
+        // Several workers may run with different configs: removing other sources' schedules is opt-in.
+        const ids = await applySchedules(services.client, ctx.config, services.temporal.taskQueue, { prune: !!values['prune-schedules'] });
+        const report = await applyReportSchedule(services.client, ctx.config, services.temporal.taskQueue);
+        out(`schedules: ${[...ids, ...(report ? [report] : [])].join(', ') || 'none'}`);
       }
       out(`worker on task queue ${services.temporal.taskQueue} at ${services.temporal.address}; warehouse ${services.warehouse.describe}`);
       await new Promise<void>((resolve) => {

@@ -53,6 +53,22 @@ describe('runsync CLI', () => {
     expect(r.stderr).toMatch(/sources\[0\]\.schedule: expected a cron expression/);
   });
 
+  it('start refuses before anything starts: a bad --port, a configured endpoint token that is not set', async () => {
+    const port = await runsync(['start', '--port', 'abc', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')]);
+    expect(port.code).toBe(2);
+    expect(port.stdout).toMatch(/--port must be a port number/);
+    const cfg = JSON.parse(readFileSync(join(dir, 'runsync.config.json'), 'utf8'));
+    const withToken = join(dir, 'with-token.json');
+    writeFileSync(withToken, JSON.stringify({ ...cfg, server: { tokenEnv: 'RUNSYNC_HTTP_TOKEN_UNSET' } }));
+    const r = await runsync(['start', '--config', withToken, '--data-dir', join(dir, 'unused')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/RUNSYNC_HTTP_TOKEN_UNSET, which is not set/);
+    expect(existsSync(join(dir, 'unused', 'clickhouse'))).toBe(false);
+    const unknown = await runsync(['check', '--source', 'nope', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toMatch(/unknown source\(s\): nope \(configured: good, bad\)/);
+  });
+
   it('check: tokens set and accepted, per source', async () => {
     const r = await runsync(['check', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')], { GOOD_TOKEN: sim.token, BAD_TOKEN: 'strait_refused_token_456' });
     expect(r.code).toBe(1);

@@ -161,3 +161,36 @@ describe('inbox endpoint', () => {
     }
   });
 });
+
+describe('field details from review', () => {
+  const src = (provider: string, options: Record<string, unknown> = {}) =>
+    parseConfig({ sources: [{ name: 's', provider, baseUrl: 'http://x', tokenEnv: 'T', options }] }).sources[0];
+
+  it('B3OS: an empty-string time means "not yet" (its docs type times as plain strings)', () => {
+    const item = { id: 'r1', workflowId: 'w', workflowVersion: 1, status: 'running', startedAt: '2026-11-20T10:00:00Z', finishedAt: '', triggerSource: 'api', triggeredBy: 'u', totalCu: 0, isSimulation: false, isDustTest: false, sourceRunId: '' };
+    const parsed = b3os.listItem!.safeParse(item);
+    expect(parsed.success).toBe(true);
+    const b = b3os.toBundle({ run: { ...item, executionState: {} }, children: {}, source: src('b3os') });
+    expect(b.run.finished_at).toBeNull();
+    expect(b.run.retry_of_run_id).toBe('');
+  });
+
+  it("B3OS: a node's error is the run's error only when the run did not succeed", () => {
+    const base = { id: 'r1', workflowId: 'w', workflowVersion: 1, startedAt: '2026-11-20T10:00:00Z', finishedAt: '2026-11-20T10:01:00Z', executionState: { a: { status: 'success', error: 'retried once: timeout' } } };
+    expect(b3os.toBundle({ run: { ...base, status: 'success' }, children: {}, source: src('b3os') }).run.error).toBe('');
+    expect(b3os.toBundle({ run: { ...base, status: 'failure' }, children: {}, source: src('b3os') }).run.error).toBe('retried once: timeout');
+  });
+
+  it('DX: only the scheme and host of the called URL are kept (webhook paths carry secrets)', () => {
+    const run = {
+      id: 'x1', status: 'SUCCEEDED', started_at: '2026-11-20T10:00:00.000Z', completed_at: '2026-11-20T10:01:00.000Z',
+      http_state: { request: { method: 'POST', url: 'https://hooks.slack.com/services/T000/B000/secretpart?x=1', headers: {} } },
+      workflow: { identifier: 'w', name: 'W' }, events: [], links: [], data: {},
+    };
+    const b = dx.toBundle({ run, children: {}, source: src('dx') });
+    expect(b.run.attributes?.['http.url']).toBe('https://hooks.slack.com');
+    expect(JSON.stringify(b.run)).not.toContain('secretpart');
+    expect(JSON.stringify(b.raw)).not.toContain('secretpart');
+    expect((b.raw as any).http_state.request.url).toBe('https://hooks.slack.com');
+  });
+});
