@@ -1,40 +1,15 @@
 import { toCh } from '../core/time.js';
 import { computeDurations } from '../core/durations.js';
-import { isTerminal, normaliseStatus, type NormalStatus, type StatusMap } from '../core/status.js';
+import { isTerminal, normaliseStatus, type StatusMap } from '../core/status.js';
+import type { Insertable } from 'kysely';
 import type { EventRecord, LinkRecord, RunRecord, StepRecord } from '../sync/records.js';
+import type { RunsTable } from '../schema/tables.js';
 
-/** Row shapes of the storage tables in schema/migrations/0001_storage.sql. */
-export interface RunRow {
-  source: string;
-  run_id: string;
-  provider: string;
-  workflow_id: string;
-  workflow_name: string;
-  workflow_version: string;
-  status: NormalStatus;
-  provider_status: string;
-  is_terminal: 0 | 1;
-  created_at: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string | null;
-  queue_ms: number | null;
-  duration_ms: number | null;
-  total_ms: number | null;
-  trigger: string;
-  triggered_by: string;
-  parent_run_id: string;
-  retry_of_run_id: string;
-  error: string;
-  cost: number | null;
-  is_test: 0 | 1;
-  attributes: Record<string, string>;
-  fingerprint: string;
-  first_seen_at: string;
-  synced_at: string;
-  sync_id: string;
-  version: number;
-}
+/**
+ * A row of `run_versions`: the analyst-facing `runs` columns (schema/tables.ts) as they are
+ * inserted (times as ClickHouse text), plus the version.
+ */
+export type RunRow = Insertable<RunsTable> & { version: number };
 
 export interface RowContext {
   source: string;
