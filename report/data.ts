@@ -1,10 +1,13 @@
 /**
  * What the weekly reliability report says, read with Kysely from the contract
- * relations (failure_rates_*, runs, links, sync_health). The arithmetic lives in
- * the views; this module only selects, compares two weeks and ranks.
+ * relations (failure_rates_*, runs, links, sync_runs, quarantine, sync_health). The
+ * arithmetic lives in the views; this module only selects, compares two weeks and
+ * ranks. A week still in progress is compared with the same elapsed span of the
+ * week before, counted from `runs` with the views' arithmetic (the views bucket by
+ * whole days and weeks).
  */
 import { sql, type ExpressionBuilder } from 'kysely';
-import type { Database, SyncHealthView } from '../schema/tables.js';
+import type { Database } from '../schema/tables.js';
 import { at, type WarehouseDb } from '../warehouse/kysely.js';
 import { isoDate, previousWeek, type IsoWeek } from './week.js';
 
@@ -59,6 +62,23 @@ export interface SlowRun {
   url: string;
 }
 
+/** A source's syncs within the report's span, from sync_runs and quarantine. */
+export interface SyncFacts {
+  source: string;
+  provider: string;
+  /** Syncs started in the span, and how many of them failed. */
+  syncs: number;
+  sync_failures: number;
+  /** Records quarantined (severity error) and data warnings received in the span. */
+  quarantined: number;
+  warnings: number;
+  /** The error of the last failed sync started in the span; '' and null if none failed. */
+  last_error: string;
+  last_error_at: string | null;
+  /** The state now (sync_health): only in a report of the week in progress. */
+  live: { last_sync_status: string; last_success_at: string | null; freshness_s: number | null; open_runs: number } | null;
+}
+
 export interface StepHotSpot {
   source: string;
   workflow_id: string;
@@ -73,17 +93,26 @@ export interface StepHotSpot {
 export interface ReportData {
   week: IsoWeek;
   previous: IsoWeek;
+  /** The week has not ended at `now`: only runs up to `until` are in it. */
+  inProgress: boolean;
+  /** End (exclusive, epoch ms) of the span reported: week.end, or `now` while in progress. */
+  until: number;
+  /** End of the previous week's span compared with: previous.start + (until - week.start). */
+  previousUntil: number;
   generatedAt: string;
   /** The sources the report was limited to ([] = all). */
   sourceFilter: string[];
   overall: ScopeSummary;
   perSource: ScopeSummary[];
   mostFailing: WorkflowFailures[];
+  /** Failed this week; had runs the whole week before, none of them failed. */
   newFailures: WorkflowFailures[];
+  /** Workflows with no run before this week (new failures are never these). */
+  newWorkflows: WorkflowFailures[];
   flaky: FlakyWorkflow[];
   slowest: SlowRun[];
   stepHotSpots: StepHotSpot[];
-  syncHealth: SyncHealthView[];
+  syncHealth: SyncFacts[];
   /** Per day and source, for the failure-rate chart (this week and the one before). */
   daily: { day: string; source: string; runs: number; failures: number; failure_rate: number | null }[];
   /** Terminal runs with a known duration this week, for the distribution chart. */
@@ -104,25 +133,72 @@ const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
 const rate = (failures: number, succeeded: number): number | null => (failures + succeeded === 0 ? null : failures / (failures + succeeded));
 
+/** Sources are filtered in SQL too, so a large warehouse is not read whole. */
+const sourceIn =
+  (filter: string[]) =>
+  <TB extends keyof Database>(eb: ExpressionBuilder<Database, TB>) =>
+    filter.length ? eb(sql.ref('source'), 'in', filter) : eb.lit(true);
+
+/** Terminal-run counts of one (source, workflow) over a span. */
+interface Bucket {
+  source: string;
+  workflow_id: string;
+  provider: string;
+  workflow_name: string;
+  runs: number;
+  succeeded: number;
+  failed: number;
+  timed_out: number;
+  cancelled: number;
+}
+
 export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promise<ReportData> {
   const week = opts.week;
   const previous = previousWeek(week);
+  const now = opts.now ?? Date.now();
+  const inProgress = now < week.end;
+  const until = Math.min(Math.max(now, week.start), week.end);
+  const previousUntil = previous.start + (until - week.start);
   const top = opts.top ?? 10;
   const filter = opts.sources ?? [];
   const bySource = <T extends { source: string }>(rows: T[]) => (filter.length ? rows.filter((r) => filter.includes(r.source)) : rows);
-  // Sources are filtered in SQL too, so a large warehouse is not read whole.
-  const sourceWhere = <TB extends keyof Database>(eb: ExpressionBuilder<Database, TB>) =>
-    filter.length ? eb(sql.ref('source'), 'in', filter) : eb.lit(true);
+  const sourceWhere = sourceIn(filter);
 
   // Weekly counts per source and workflow, this week and the previous one.
   const weekly = await db
     .selectFrom('failure_rates_weekly')
-    .selectAll()
+    .select(['week', 'source', 'workflow_id', 'provider', 'workflow_name', 'runs', 'succeeded', 'failed', 'timed_out', 'cancelled'])
     .where('week', 'in', [week.monday, previous.monday])
     .where(sourceWhere)
     .execute();
-  const cur = weekly.filter((r) => r.week === week.monday);
-  const prev = weekly.filter((r) => r.week === previous.monday);
+  // The whole previous week: whether a workflow ran and failed then (new failures).
+  const prevFull = weekly.filter((r) => r.week === previous.monday);
+  // The same counts over any span, straight from the runs, as the views count them.
+  const fromRuns = (from: number, to: number): Promise<Bucket[]> =>
+    db
+      .selectFrom('runs')
+      .select([
+        'source',
+        'workflow_id',
+        sql<string>`any(provider)`.as('provider'),
+        sql<string>`argMax(workflow_name, finished_at)`.as('workflow_name'),
+        sql<number>`toUInt32(count())`.as('runs'),
+        sql<number>`toUInt32(countIf(status = 'succeeded'))`.as('succeeded'),
+        sql<number>`toUInt32(countIf(status = 'failed'))`.as('failed'),
+        sql<number>`toUInt32(countIf(status = 'timed_out'))`.as('timed_out'),
+        sql<number>`toUInt32(countIf(status = 'cancelled'))`.as('cancelled'),
+      ])
+      .where('status', 'in', [...TERMINAL])
+      .where('is_test', '=', 0)
+      .where('finished_at', '>=', at(from))
+      .where('finished_at', '<', at(to))
+      .where(sourceWhere)
+      .groupBy(['source', 'workflow_id'])
+      .execute();
+  // A week in progress is compared like for like: both weeks up to the same elapsed time.
+  const [cur, prev]: Bucket[][] = inProgress
+    ? await Promise.all([fromRuns(week.start, until), fromRuns(previous.start, previousUntil)])
+    : [weekly.filter((r) => r.week === week.monday), prevFull];
 
   // Percentiles per source and overall need the runs themselves (not mergeable from buckets).
   const pct = async (from: number, to: number) =>
@@ -140,7 +216,7 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
       .where(sourceWhere)
       .groupBy(sql`source WITH ROLLUP`)
       .execute();
-  const [pctCur, pctPrev] = await Promise.all([pct(week.start, week.end), pct(previous.start, previous.end)]);
+  const [pctCur, pctPrev] = await Promise.all([pct(week.start, until), pct(previous.start, previousUntil)]);
   // WITH ROLLUP adds the all-sources row with source = ''.
   const sources = [...new Set([...cur, ...prev].map((r) => r.source).concat(pctCur.map((p) => p.source).filter(Boolean)))].sort();
 
@@ -170,19 +246,41 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
     };
   };
 
-  const prevFailures = new Map(prev.map((r) => [`${r.source}\u0000${r.workflow_id}`, num(r.failed) + num(r.timed_out)]));
-  const failing: WorkflowFailures[] = cur
-    .map((r) => ({
-      source: r.source,
-      workflow_id: r.workflow_id,
-      workflow_name: r.workflow_name,
-      runs: num(r.runs),
-      failures: num(r.failed) + num(r.timed_out),
-      failure_rate: numOrNull(r.failure_rate),
-      prev_failures: prevFailures.get(`${r.source}\u0000${r.workflow_id}`) ?? 0,
-    }))
-    .filter((w) => w.failures > 0)
-    .sort((a, b) => b.failures - a.failures || (b.failure_rate ?? 0) - (a.failure_rate ?? 0) || a.workflow_id.localeCompare(b.workflow_id));
+  const key = (r: { source: string; workflow_id: string }) => `${r.source}\u0000${r.workflow_id}`;
+  const prevFailures = new Map(prev.map((r) => [key(r), num(r.failed) + num(r.timed_out)]));
+  const byFailures = (a: WorkflowFailures, b: WorkflowFailures) =>
+    b.failures - a.failures || (b.failure_rate ?? 0) - (a.failure_rate ?? 0) || a.workflow_id.localeCompare(b.workflow_id);
+  const workflows: WorkflowFailures[] = cur.map((r) => ({
+    source: r.source,
+    workflow_id: r.workflow_id,
+    workflow_name: r.workflow_name,
+    runs: num(r.runs),
+    failures: num(r.failed) + num(r.timed_out),
+    failure_rate: rate(num(r.failed) + num(r.timed_out), num(r.succeeded)),
+    prev_failures: prevFailures.get(key(r)) ?? 0,
+  }));
+  const failing = workflows.filter((w) => w.failures > 0).sort(byFailures);
+
+  // A workflow is new when none of its runs was created, started or finished before the week.
+  const seenBefore = new Set<string>();
+  if (cur.length) {
+    const earlier = await db
+      .selectFrom('runs')
+      .select(['source', 'workflow_id'])
+      .where('is_test', '=', 0)
+      .where('workflow_id', 'in', [...new Set(cur.map((r) => r.workflow_id))])
+      .where(sourceWhere)
+      .groupBy(['source', 'workflow_id'])
+      .having(sql`min(coalesce(created_at, started_at, finished_at, first_seen_at))`, '<', at(week.start))
+      .execute();
+    for (const r of earlier) seenBefore.add(key(r));
+  }
+  const prevWhole = new Map(prevFull.map((r) => [key(r), r]));
+  const newFailures = failing.filter((w) => {
+    const p = prevWhole.get(key(w));
+    return p !== undefined && num(p.runs) > 0 && num(p.failed) + num(p.timed_out) === 0;
+  });
+  const newWorkflows = workflows.filter((w) => !seenBefore.has(key(w))).sort(byFailures);
 
   // Outcomes in finishing order, per workflow: alternating outcomes are flakiness.
   const outcomes = await db
@@ -196,7 +294,7 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
     .where('status', 'in', ['succeeded', 'failed', 'timed_out'])
     .where('is_test', '=', 0)
     .where('finished_at', '>=', at(week.start))
-    .where('finished_at', '<', at(week.end))
+    .where('finished_at', '<', at(until))
     .where(sourceWhere)
     .groupBy(['source', 'workflow_id'])
     .execute();
@@ -224,7 +322,7 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
     .where('r.is_test', '=', 0)
     .where('r.duration_ms', 'is not', null)
     .where('r.finished_at', '>=', at(week.start))
-    .where('r.finished_at', '<', at(week.end))
+    .where('r.finished_at', '<', at(until))
     .where((eb) => (filter.length ? eb('r.source', 'in', filter) : eb.lit(true)))
     .orderBy('r.duration_ms', 'desc')
     .orderBy('r.run_id')
@@ -244,7 +342,7 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
       sql<number | null>`max(p95_duration_ms)`.as('p95_duration_ms'),
     ])
     .where('day', '>=', week.monday)
-    .where('day', '<', isoDate(week.end))
+    .where('day', '<=', isoDate(until - 1))
     .where(sourceWhere)
     .groupBy(['source', 'workflow_id', 'step_ref'])
     .execute();
@@ -273,7 +371,7 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
       sql<number>`sum(succeeded)`.as('succeeded'),
     ])
     .where('day', '>=', previous.monday)
-    .where('day', '<', isoDate(week.end))
+    .where('day', '<=', isoDate(until - 1))
     .where(sourceWhere)
     .groupBy(['day', 'source'])
     .orderBy('day')
@@ -287,26 +385,92 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
     .where('is_test', '=', 0)
     .where('duration_ms', 'is not', null)
     .where('finished_at', '>=', at(week.start))
-    .where('finished_at', '<', at(week.end))
+    .where('finished_at', '<', at(until))
     .where(sourceWhere)
     .execute();
 
-  const health = await db.selectFrom('sync_health').selectAll().where(sourceWhere).orderBy('source').execute();
+  const syncHealth = await syncFacts(db, filter, week.start, until, inProgress);
 
   return {
     week,
     previous,
+    inProgress,
+    until,
+    previousUntil,
     generatedAt: new Date(opts.now ?? Date.now()).toISOString(),
     sourceFilter: filter,
     overall: summarise(''),
     perSource: bySource(sources.map(summarise)),
     mostFailing: failing.slice(0, top),
-    newFailures: failing.filter((w) => w.prev_failures === 0).slice(0, top),
+    newFailures: newFailures.slice(0, top),
+    newWorkflows: newWorkflows.slice(0, top),
     flaky,
     slowest: slowest.map((s) => ({ ...s, duration_ms: num(s.duration_ms), finished_at: s.finished_at ?? '', url: s.url ?? '' })),
     stepHotSpots,
-    syncHealth: health,
+    syncHealth: syncHealth.filter((h) => !filter.length || filter.includes(h.source)),
     daily: daily.map((d) => ({ day: d.day, source: d.source, runs: num(d.runs), failures: num(d.failures), failure_rate: rate(num(d.failures), num(d.succeeded)) })),
     durations: durations.map((d) => ({ source: d.source, duration_ms: num(d.duration_ms) })),
   };
+}
+
+/**
+ * Sync facts of [from, to): syncs started, failed, records quarantined, the last
+ * error with its time. The week in progress also gets the state now (freshness).
+ */
+async function syncFacts(
+  db: WarehouseDb,
+  filter: string[],
+  from: number,
+  to: number,
+  live: boolean,
+): Promise<SyncFacts[]> {
+  const sourceWhere = sourceIn(filter);
+  const [syncs, quarantined, now] = await Promise.all([
+    db
+      .selectFrom('sync_runs')
+      .select([
+        'source',
+        sql<string>`any(provider)`.as('provider'),
+        sql<number>`toUInt32(count())`.as('syncs'),
+        sql<number>`toUInt32(countIf(status = 'failed'))`.as('sync_failures'),
+        sql<string>`argMaxIf(error, started_at, status = 'failed')`.as('last_error'),
+        sql<string | null>`if(countIf(status = 'failed') = 0, NULL, maxIf(started_at, status = 'failed'))`.as('last_error_at'),
+      ])
+      .where('started_at', '>=', at(from))
+      .where('started_at', '<', at(to))
+      .where(sourceWhere)
+      .groupBy('source')
+      .execute(),
+    db
+      .selectFrom('quarantine')
+      .select([
+        'source',
+        sql<string>`any(provider)`.as('provider'),
+        sql<number>`toUInt32(countIf(severity = 'error'))`.as('quarantined'),
+        sql<number>`toUInt32(countIf(severity != 'error'))`.as('warnings'),
+      ])
+      .where('received_at', '>=', at(from))
+      .where('received_at', '<', at(to))
+      .where(sourceWhere)
+      .groupBy('source')
+      .execute(),
+    live ? db.selectFrom('sync_health').selectAll().where(sourceWhere).execute() : Promise.resolve([]),
+  ]);
+  const names = [...new Set([...syncs, ...quarantined, ...now].map((r) => r.source))].sort();
+  return names.map((source) => {
+    const s = syncs.find((r) => r.source === source);
+    const q = quarantined.find((r) => r.source === source);
+    const h = now.find((r) => r.source === source);
+    return {
+      source,
+      provider: s?.provider || q?.provider || h?.provider || '',
+      syncs: num(s?.syncs),
+      sync_failures: num(s?.sync_failures),
+      quarantined: num(q?.quarantined),
+      warnings: num(q?.warnings),
+      last_error: s?.last_error ?? '',
+      last_error_at: s?.last_error_at ?? null,
+      live: h ? { last_sync_status: h.last_sync_status, last_success_at: h.last_success_at, freshness_s: numOrNull(h.freshness_s), open_runs: num(h.open_runs) } : null,
+    };
+  });
 }

@@ -1,7 +1,7 @@
 /** The weekly report as one self-contained HTML file: inline CSS, charts as inline SVG. */
 import type { ReportData, ScopeSummary } from './data.js';
 import { durationChart, failureRateChart, runsChart } from './charts.js';
-import { duration, durationChange, freshness, percent, rateChange } from './format.js';
+import { completeness, duration, durationChange, percent, periodText, previousHeader, rateChange, syncTable, utcMinute, versusHeader, weekTitle } from './format.js';
 
 export const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -40,36 +40,41 @@ figure{margin:12px 0}figure svg{max-width:100%;height:auto}.charts{display:flex;
 /** The report body (no <html> wrapper): shared by the file and the dashboard. */
 export async function renderReportBody(d: ReportData): Promise<string> {
   const [rateSvg, durSvg, runsSvg] = await Promise.all([failureRateChart(d), durationChart(d), runsChart(d)]);
-  const stale = d.syncHealth.filter((h) => h.freshness_s === null || h.freshness_s > 6 * 3600 || h.sync_failures_7d > 0 || h.quarantined_1d > 0);
+  const stale = completeness(d);
   const parts: string[] = [];
-  parts.push(`<h1>Reliability report ${esc(d.week.label)}</h1>`);
-  parts.push(`<p class="meta">Week ${esc(d.week.monday)} to ${esc(new Date(d.week.end - 1).toISOString().slice(0, 10))} (UTC), compared with ${esc(d.previous.label)}.${d.sourceFilter.length ? ` Sources: ${esc(d.sourceFilter.join(', '))}.` : ''} Generated ${esc(d.generatedAt)}.</p>`);
+  parts.push(`<h1>Reliability report ${esc(weekTitle(d))}</h1>`);
+  if (d.inProgress) parts.push(`<p class="warn" id="partial-week"><strong>Partial week:</strong> runs up to ${esc(utcMinute(d.until))}, compared with the same span of ${esc(d.previous.label)}.</p>`);
+  parts.push(`<p class="meta">${esc(periodText(d))}</p>`);
   if (stale.length) {
-    parts.push(`<p class="warn"><strong>Completeness:</strong> ${stale.map((h) => `${esc(h.source)}: ${esc([h.freshness_s === null || h.freshness_s > 6 * 3600 ? `last good sync ${freshness(h.freshness_s)}` : '', h.sync_failures_7d ? `${h.sync_failures_7d} failed sync(s) in 7 days` : '', h.quarantined_1d ? `${h.quarantined_1d} record(s) quarantined today` : ''].filter(Boolean).join(', '))}`).join('; ')}.</p>`);
+    parts.push(`<p class="warn"><strong>Completeness:</strong> ${stale.map((x) => `${esc(x.source)}: ${esc(x.problems.join(', '))}`).join('; ')}.</p>`);
   }
   parts.push('<h2>Summary</h2>');
-  parts.push(table(['scope', 'runs', 'failure rate', 'vs last week', 'p50', 'change', 'p95', 'change'], [scopeRow(d.overall), ...d.perSource.map(scopeRow)]));
+  parts.push(table(['scope', 'runs', 'failure rate', versusHeader(d), 'p50', 'change', 'p95', 'change'], [scopeRow(d.overall), ...d.perSource.map(scopeRow)]));
   parts.push('<p class="meta">Failure rate = (failed + timed out) / (succeeded + failed + timed out) of the runs that finished in the week; cancelled and test runs are left out.</p>');
   parts.push(`<div class="charts"><figure class="chart" data-chart="failure-rate">${rateSvg}</figure><figure class="chart" data-chart="durations">${durSvg}</figure><figure class="chart" data-chart="runs">${runsSvg}</figure></div>`);
   parts.push('<h2>Workflows that failed most</h2>');
-  parts.push(table(['source', 'workflow', 'failures', 'runs', 'failure rate', 'last week'], d.mostFailing.map((w) => [esc(w.source), esc(w.workflow_name || w.workflow_id), esc(w.failures), esc(w.runs), esc(percent(w.failure_rate)), esc(w.prev_failures)])));
-  parts.push('<h2>New failures</h2><p class="meta">Workflows that failed this week and not the week before.</p>');
+  parts.push(table(['source', 'workflow', 'failures', 'runs', 'failure rate', previousHeader(d)], d.mostFailing.map((w) => [esc(w.source), esc(w.workflow_name || w.workflow_id), esc(w.failures), esc(w.runs), esc(percent(w.failure_rate)), esc(w.prev_failures)])));
+  parts.push('<h2>New failures</h2><p class="meta">Workflows that failed this week and ran the week before without failing.</p>');
   parts.push(table(['source', 'workflow', 'failures', 'runs'], d.newFailures.map((w) => [esc(w.source), esc(w.workflow_name || w.workflow_id), esc(w.failures), esc(w.runs)])));
+  parts.push('<h2>New workflows</h2><p class="meta">Workflows with no run before this week (their failures are not new failures).</p>');
+  parts.push(table(['source', 'workflow', 'failures', 'runs', 'failure rate'], d.newWorkflows.map((w) => [esc(w.source), `${esc(w.workflow_name || w.workflow_id)} <span class="meta">(new workflow)</span>`, esc(w.failures), esc(w.runs), esc(percent(w.failure_rate))])));
   parts.push('<h2>Flaky workflows</h2><p class="meta">Outcome changed between consecutive runs on at least half of the runs.</p>');
   parts.push(table(['source', 'workflow', 'runs', 'failures', 'outcome changes'], d.flaky.map((f) => [esc(f.source), esc(f.workflow_name || f.workflow_id), esc(f.runs), esc(f.failures), esc(`${f.flips} (${Math.round(f.flip_rate * 100)}%)`)])));
   parts.push('<h2>Slowest runs</h2>');
   parts.push(table(['source', 'workflow', 'run', 'status', 'duration', 'finished'], d.slowest.map((r) => [esc(r.source), esc(r.workflow_name || r.workflow_id), r.url && safeUrl(r.url) ? `<a href="${esc(r.url)}">${esc(r.run_id)}</a>` : esc(r.run_id), esc(r.status), esc(duration(r.duration_ms)), esc(r.finished_at)])));
   parts.push('<h2>Step hot spots</h2>');
   parts.push(table(['source', 'workflow', 'step', 'failures', 'runs', 'failure rate', 'p95 (worst day)'], d.stepHotSpots.map((s) => [esc(s.source), esc(s.workflow_name || s.workflow_id), esc(s.step_ref), esc(s.failures), esc(s.runs), esc(percent(s.failure_rate)), esc(duration(s.p95_duration_ms))]), 'no failing steps (or no provider with steps)'));
-  parts.push('<h2>Sync health</h2>');
-  parts.push(table(['source', 'last good sync', 'open runs', 'quarantined (24 h)', 'failed syncs (7 d)', 'last error'], d.syncHealth.map((h) => [esc(h.source), esc(freshness(h.freshness_s)), esc(h.open_runs), esc(h.quarantined_1d), esc(h.sync_failures_7d), esc(h.last_error)])));
+  parts.push(`<h2>Sync health in ${esc(d.week.label)}</h2>`);
+  parts.push(`<p class="meta">${d.inProgress ? `Syncs started in the week up to ${esc(utcMinute(d.until))}, and the state now.` : 'Syncs started in the week and records quarantined in it.'}</p>`);
+  const sync = syncTable(d);
+  parts.push(table(sync.head, sync.rows.map((r) => r.map(esc))));
   return parts.join('\n');
 }
 
 export async function renderHtml(d: ReportData): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<link rel="icon" href="data:,"><title>Reliability report ${esc(d.week.label)}</title><style>${STYLE}</style></head>
+<link rel="icon" href="data:,"><title>Reliability report ${esc(weekTitle(d))}</title><style>${STYLE}</style></head>
 <body>
 ${await renderReportBody(d)}
 </body></html>

@@ -41,7 +41,7 @@ export async function storeReport(client: ClickHouseClient, dataDir: string, dat
         format,
         generated_at: toCh(Date.parse(data.generatedAt)),
         path,
-        summary: JSON.stringify({ week: data.week.label, runs: o.runs, failure_rate: o.failure_rate, prev_failure_rate: o.prev_failure_rate, p50_duration_ms: o.p50_duration_ms, p95_duration_ms: o.p95_duration_ms }),
+        summary: JSON.stringify({ week: data.week.label, in_progress: data.inProgress, until: new Date(data.until).toISOString(), runs: o.runs, failure_rate: o.failure_rate, prev_failure_rate: o.prev_failure_rate, p50_duration_ms: o.p50_duration_ms, p95_duration_ms: o.p95_duration_ms }),
         body,
         version: nextVersion(),
       },

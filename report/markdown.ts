@@ -1,6 +1,6 @@
 /** The weekly report as Markdown, for pasting into chat or a wiki. */
 import type { ReportData, ScopeSummary } from './data.js';
-import { duration, durationChange, freshness, percent, rateChange } from './format.js';
+import { completeness, duration, durationChange, percent, periodText, previousHeader, rateChange, syncTable, utcMinute, versusHeader, weekTitle } from './format.js';
 
 /** Table cells: pipes and newlines would break the table. */
 const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -23,28 +23,33 @@ const scopeRow = (s: ScopeSummary) => [
 
 export function renderMarkdown(d: ReportData): string {
   const out: string[] = [];
-  out.push(`# Reliability report ${d.week.label}`);
+  out.push(`# Reliability report ${weekTitle(d)}`);
   out.push('');
-  out.push(`Week ${d.week.monday} to ${new Date(d.week.end - 1).toISOString().slice(0, 10)} (UTC), compared with ${d.previous.label}.` + (d.sourceFilter.length ? ` Sources: ${d.sourceFilter.join(', ')}.` : '') + ` Generated ${d.generatedAt}.`);
+  out.push(periodText(d));
   out.push('');
-  const stale = d.syncHealth.filter((h) => h.freshness_s === null || h.freshness_s > 6 * 3600 || h.sync_failures_7d > 0 || h.quarantined_1d > 0);
+  const stale = completeness(d);
   if (stale.length) {
-    out.push(`> **Completeness:** ${stale.map((h) => `${h.source}: ${[h.freshness_s === null || h.freshness_s > 6 * 3600 ? `last good sync ${freshness(h.freshness_s)}` : '', h.sync_failures_7d ? `${h.sync_failures_7d} failed sync(s) in 7 days` : '', h.quarantined_1d ? `${h.quarantined_1d} record(s) quarantined today` : ''].filter(Boolean).join(', ')}`).join('; ')}.`);
+    out.push(`> **Completeness:** ${stale.map((x) => `${x.source}: ${x.problems.join(', ')}`).join('; ')}.`);
     out.push('');
   }
   out.push('## Summary');
   out.push('');
-  out.push(table(['scope', 'runs', 'failure rate', 'vs last week', 'p50', 'change', 'p95', 'change'], [scopeRow(d.overall), ...d.perSource.map(scopeRow)]));
+  out.push(table(['scope', 'runs', 'failure rate', versusHeader(d), 'p50', 'change', 'p95', 'change'], [scopeRow(d.overall), ...d.perSource.map(scopeRow)]));
   out.push('Failure rate = (failed + timed out) / (succeeded + failed + timed out) of the runs that finished in the week; cancelled and test runs are left out.');
   out.push('');
   out.push('## Workflows that failed most');
   out.push('');
-  out.push(table(['source', 'workflow', 'failures', 'runs', 'failure rate', 'last week'], d.mostFailing.map((w) => [w.source, w.workflow_name || w.workflow_id, w.failures, w.runs, percent(w.failure_rate), w.prev_failures])));
+  out.push(table(['source', 'workflow', 'failures', 'runs', 'failure rate', previousHeader(d)], d.mostFailing.map((w) => [w.source, w.workflow_name || w.workflow_id, w.failures, w.runs, percent(w.failure_rate), w.prev_failures])));
   out.push('## New failures');
   out.push('');
-  out.push('Workflows that failed this week and not the week before.');
+  out.push('Workflows that failed this week and ran the week before without failing.');
   out.push('');
   out.push(table(['source', 'workflow', 'failures', 'runs'], d.newFailures.map((w) => [w.source, w.workflow_name || w.workflow_id, w.failures, w.runs])));
+  out.push('## New workflows');
+  out.push('');
+  out.push('Workflows with no run before this week (their failures are not new failures).');
+  out.push('');
+  out.push(table(['source', 'workflow', 'failures', 'runs', 'failure rate'], d.newWorkflows.map((w) => [w.source, `${w.workflow_name || w.workflow_id} (new workflow)`, w.failures, w.runs, percent(w.failure_rate)])));
   out.push('## Flaky workflows');
   out.push('');
   out.push('Outcome changed between consecutive runs on at least half of the runs.');
@@ -56,8 +61,11 @@ export function renderMarkdown(d: ReportData): string {
   out.push('## Step hot spots');
   out.push('');
   out.push(table(['source', 'workflow', 'step', 'failures', 'runs', 'failure rate', 'p95 (worst day)'], d.stepHotSpots.map((s) => [s.source, s.workflow_name || s.workflow_id, s.step_ref, s.failures, s.runs, percent(s.failure_rate), duration(s.p95_duration_ms)])));
-  out.push('## Sync health');
+  out.push(`## Sync health in ${d.week.label}`);
   out.push('');
-  out.push(table(['source', 'last good sync', 'open runs', 'quarantined (24 h)', 'failed syncs (7 d)', 'last error'], d.syncHealth.map((h) => [h.source, freshness(h.freshness_s), h.open_runs, h.quarantined_1d, h.sync_failures_7d, h.last_error])));
+  out.push(d.inProgress ? `Syncs started in the week up to ${utcMinute(d.until)}, and the state now.` : 'Syncs started in the week and records quarantined in it.');
+  out.push('');
+  const sync = syncTable(d);
+  out.push(table(sync.head, sync.rows));
   return out.join('\n');
 }

@@ -10,7 +10,7 @@ import { serviceRoutes } from '../../server/routes.js';
 import { closeSqlEngines } from '../../server/sql-endpoint.js';
 import type { Services } from '../../runtime/services.js';
 import { parseConfig } from '../../config/load.js';
-import { generateReport, parseIsoWeek } from '../../report/index.js';
+import { generateReport, parseIsoWeek, weekOf } from '../../report/index.js';
 import { buildFixtures, insertFixtures } from './fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -77,8 +77,8 @@ async function load(url: string, shot: string) {
 }
 
 describe.skipIf(skip)('dashboard in headless Chromium', () => {
-  it('renders this week, its charts and sync health without console errors', async () => {
-    const r = await load(`${http.url}/?week=2026-W47&token=${TOKEN}`, 'dashboard.png');
+  it('renders a week, its charts and that week\'s sync health without console errors', async () => {
+    const r = await load(`${http.url}/?week=2026-W46&token=${TOKEN}`, 'dashboard.png');
     expect(r.status).toBe(200);
     expect(r.problems).toEqual([]);
     expect(r.charts).toHaveLength(3);
@@ -87,9 +87,22 @@ describe.skipIf(skip)('dashboard in headless Chromium', () => {
       expect(c.height).toBeGreaterThan(100);
       expect(c.marks).toBeGreaterThan(10);
     }
-    expect(r.text).toContain('Reliability report 2026-W47');
-    expect(r.text).toContain('HTTP 503 from /api/runs');
+    expect(r.text).toContain('Reliability report 2026-W46');
+    expect(r.text).not.toContain('in progress');
+    // The week's last sync error with its time, not today's.
+    expect(r.text).toContain('Fri 13 Nov 09:00 UTC: timeout after 30 s');
+    expect(r.text).not.toContain('HTTP 503 from /api/runs');
     expect(statSync(join(OUT, 'dashboard.png')).size).toBeGreaterThan(10_000);
+  });
+
+  it('says the current week is in progress and shows how fresh the data is now', async () => {
+    const week = weekOf(Date.now());
+    const r = await load(`${http.url}/?token=${TOKEN}`, 'dashboard-current.png');
+    expect(r.status).toBe(200);
+    expect(r.problems).toEqual([]);
+    expect(r.text).toMatch(new RegExp(`Reliability report ${week.label} \\(in progress, to \\w{3} \\d{2} \\w{3} \\d{2}:\\d{2} UTC\\)`));
+    expect(r.text).toContain('compared with the same span of');
+    expect(r.text).toMatch(/last good sync 2 days ago/);
   });
 
   it('asks for the token when one is configured', async () => {

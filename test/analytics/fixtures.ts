@@ -220,6 +220,24 @@ export function buildFixtures(): Fixtures {
       fx.syncRuns.push({ source, sync_id: `${source}-sync-${i}`, provider, started_at: started, finished_at: started + 20_000, status: failed ? 'failed' : 'succeeded', error: failed ? 'HTTP 503 from /api/runs' : '', quarantined: 0, version: sv++ });
     }
   }
+  // Sync history at fixed times in W45 and W46, for reports of past weeks.
+  const fixed = [
+    { source: 'tc', provider: 'tracecat', at: W45 + 3 * DAY + 7 * 3_600_000, error: 'old error from W45' },
+    { source: 'tc', provider: 'tracecat', at: W46 + DAY + 9 * 3_600_000, error: '' },
+    { source: 'tc', provider: 'tracecat', at: W46 + 2 * DAY + 10 * 3_600_000 + 15 * 60_000, error: 'HTTP 502 from /api/runs' },
+    { source: 'tc', provider: 'tracecat', at: W46 + 4 * DAY + 9 * 3_600_000, error: 'timeout after 30 s' },
+    { source: 'tc', provider: 'tracecat', at: W46 + 5 * DAY + 9 * 3_600_000, error: '' },
+    { source: 'strait-prod', provider: 'strait', at: W46 + 3 * DAY, error: '' },
+    { source: 'strait-prod', provider: 'strait', at: W46 + 6 * DAY + 23 * 3_600_000, error: '' },
+  ];
+  fixed.forEach((f, i) => {
+    fx.syncRuns.push({ source: f.source, sync_id: `${f.source}-fixed-${i}`, provider: f.provider, started_at: f.at, finished_at: null, status: 'running', error: '', quarantined: 0, version: sv++ });
+    fx.syncRuns.push({ source: f.source, sync_id: `${f.source}-fixed-${i}`, provider: f.provider, started_at: f.at, finished_at: f.at + 20_000, status: f.error ? 'failed' : 'succeeded', error: f.error, quarantined: 0, version: sv++ });
+  });
+  fx.quarantine.push({ source: 'tc', received_at: W46 + 2 * DAY + 3_600_000, provider: 'tracecat', severity: 'error', reason: 'missing id' });
+  fx.quarantine.push({ source: 'tc', received_at: W46 + 3 * DAY + 3_600_000, provider: 'tracecat', severity: 'error', reason: 'bad status' });
+  fx.quarantine.push({ source: 'tc', received_at: W46 + 3 * DAY + 7_200_000, provider: 'tracecat', severity: 'warning', reason: 'negative duration' });
+  fx.quarantine.push({ source: 'tc', received_at: W45 + 3 * DAY, provider: 'tracecat', severity: 'error', reason: 'missing id' });
   fx.quarantine.push({ source: 'tc', received_at: wall - 3_600_000, provider: 'tracecat', severity: 'error', reason: 'missing id' });
   fx.quarantine.push({ source: 'tc', received_at: wall - 3_500_000, provider: 'tracecat', severity: 'warning', reason: 'negative duration' });
   return fx;
