@@ -366,7 +366,8 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
       id: m.execId,
       run_id: run.id,
       start_time: isoPython(run.createdAt),
-      execution_time: isoPython(run.createdAt),
+      // When the first workflow task may run: later than start_time when a run waited in the queue.
+      execution_time: isoPython(run.startAt),
       close_time: v.finishedAt !== null ? isoPython(v.finishedAt) : null,
       status: mapStatus(v),
       workflow_type: 'DSLWorkflow',

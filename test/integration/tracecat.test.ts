@@ -150,6 +150,8 @@ describe('Tracecat through Temporal into ClickHouse', () => {
     const res = await h.sync(SOURCE);
     const { runs } = await expectWarehouseMatchesTruth();
     expect(res.counts.runs_new).toBe(runs.length);
+    // Runs that waited before executing: queue time comes from start_time → execution_time.
+    expect(runs.some((r: any) => num(r.queue_ms)! > 0)).toBe(true);
     // Both streams page with their filters fixed: every cursor went back with the filters it came with.
     expect(searchCalls().every((r) => r.status === 200)).toBe(true);
     expect(searchCalls().length).toBeGreaterThan(2);
