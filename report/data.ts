@@ -7,7 +7,7 @@
  * whole days and weeks).
  */
 import { sql, type ExpressionBuilder } from 'kysely';
-import type { Database } from '../schema/tables.js';
+import type { Database, RateColumns } from '../schema/tables.js';
 import { at, type WarehouseDb } from '../warehouse/kysely.js';
 import { isoDate, previousWeek, type IsoWeek } from './week.js';
 
@@ -140,17 +140,7 @@ const sourceIn =
     filter.length ? eb(sql.ref('source'), 'in', filter) : eb.lit(true);
 
 /** Terminal-run counts of one (source, workflow) over a span. */
-interface Bucket {
-  source: string;
-  workflow_id: string;
-  provider: string;
-  workflow_name: string;
-  runs: number;
-  succeeded: number;
-  failed: number;
-  timed_out: number;
-  cancelled: number;
-}
+type Bucket = Pick<RateColumns, 'source' | 'workflow_id' | 'provider' | 'workflow_name' | 'runs' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled'>;
 
 export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promise<ReportData> {
   const week = opts.week;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RateColumns } from '../../schema/tables.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,21 +32,8 @@ const monday = (ms: number) => {
   return utcDay(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - back * DAY);
 };
 
-interface Expected {
-  source: string;
-  workflow_id: string;
-  provider: string;
-  workflow_name: string;
-  runs: number;
-  succeeded: number;
-  failed: number;
-  timed_out: number;
-  cancelled: number;
-  continued: number;
-  failure_rate: number | null;
-  p50_duration_ms: number | null;
-  p95_duration_ms: number | null;
-}
+/** What a view row should hold, worked out here from the fixture rows. */
+type Expected = RateColumns;
 
 function expectedBuckets<R extends { source: string; status: string; finished_at: number | null; duration_ms: number | null }>(
   rows: R[],
