@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnonSimulator, type AnonSimulator } from '../../simulators/anon.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { chTime, msBetween, num } from '../helpers/compare.js';
+import { chTime, msBetween, num, runsAgainstTruth } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
 // The contract's status table for Anon, written out independently of providers/anon.ts.
@@ -20,11 +20,9 @@ let h: Harness;
 
 async function expectWarehouseMatchesTruth(source: string, sim: AnonSimulator) {
   const truth = sim.truth();
-  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String}`, { s: source });
-  expect(runs.map((r) => r.run_id).sort()).toEqual(truth.runs.map((r) => r.id).sort());
-  const byId = new Map(truth.runs.map((r) => [r.id, r]));
+  const { runs, truthOf } = await runsAgainstTruth(h, source, truth.runs, (r) => r.id);
   for (const row of runs) {
-    const r = byId.get(row.run_id)!;
+    const r = truthOf(row);
     const [status, terminal] = CONTRACT[r.status];
     expect({
       provider: row.provider,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startB3osSimulator, type B3osSimulator } from '../../simulators/b3os.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
-import { chTime, msBetween, num } from '../helpers/compare.js';
+import { chTime, msBetween, num, runsAgainstTruth } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
 // The contract's status table for B3OS, written out independently of providers/b3os.ts.
@@ -21,11 +21,9 @@ const SOURCE = 'b3os-main';
 
 async function expectWarehouseMatchesTruth() {
   const truth = sim.truth();
-  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String}`, { s: SOURCE });
-  expect(runs.map((r) => r.run_id).sort()).toEqual(truth.runs.map((r) => r.id).sort());
-  const byId = new Map(truth.runs.map((r) => [r.id, r]));
+  const { runs, truthOf } = await runsAgainstTruth(h, SOURCE, truth.runs, (r) => r.id);
   for (const row of runs) {
-    const r = byId.get(row.run_id)!;
+    const r = truthOf(row);
     const [status, terminal] = CONTRACT[r.status];
     const failedNode = Object.values(r.executionState).find((n) => n.error);
     expect({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDxSimulator, type DxSimulator } from '../../simulators/dx.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
-import { chTime, msBetween, num } from '../helpers/compare.js';
+import { chTime, msBetween, num, runsAgainstTruth } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 import { addToInbox } from '../../warehouse/queries.js';
 
@@ -19,11 +19,9 @@ const SOURCE = 'dx-main';
 async function expectWarehouseMatchesTruth(ids: string[]) {
   const truth = sim.truth();
   const want = truth.runs.filter((r) => ids.includes(r.id));
-  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String}`, { s: SOURCE });
-  expect(runs.map((r) => r.run_id).sort()).toEqual(want.map((r) => r.id).sort());
-  const byId = new Map(want.map((r) => [r.id, r]));
+  const { runs, truthOf } = await runsAgainstTruth(h, SOURCE, want, (r) => r.id);
   for (const row of runs) {
-    const r = byId.get(row.run_id)!;
+    const r = truthOf(row);
     const [status, terminal] = statusOf(r.status);
     expect({
       provider: row.provider,

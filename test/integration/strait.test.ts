@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStraitSimulator, type StraitSimulator, type StraitRun } from '../../simulators/strait.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
-import { chTime, msBetween, num } from '../helpers/compare.js';
+import { chTime, msBetween, num, runsAgainstTruth } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
 // The contract's status table for Strait, written out independently of providers/strait.ts.
@@ -24,11 +24,9 @@ const SOURCE = 'strait-main';
 
 async function expectWarehouseMatchesTruth() {
   const truth = sim.truth();
-  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String} ORDER BY run_id`, { s: SOURCE });
-  expect(runs.map((r) => r.run_id).sort()).toEqual(truth.runs.map((r) => r.id).sort());
-  const byId = new Map<string, StraitRun>(truth.runs.map((r) => [r.id, r]));
+  const { runs, truthOf } = await runsAgainstTruth<StraitRun>(h, SOURCE, truth.runs, (r) => r.id);
   for (const row of runs) {
-    const r = byId.get(row.run_id)!;
+    const r = truthOf(row);
     const [status, terminal] = CONTRACT[r.status];
     expect({
       provider: row.provider,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTracecatSimulator, type TracecatSimulator, type TracecatExecutionDetail } from '../../simulators/tracecat.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
-import { chTime, msBetween, num } from '../helpers/compare.js';
+import { chTime, msBetween, num, runsAgainstTruth } from '../helpers/compare.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
 // The contract's status table for Tracecat, written out independently of providers/tracecat.ts.
@@ -35,11 +35,9 @@ function superseded(execs: TracecatExecutionDetail[]): Set<string> {
 async function expectWarehouseMatchesTruth() {
   const truth = sim.truth();
   const old = superseded(truth.executions);
-  const runs = await h.query<any>(`SELECT * FROM runs WHERE source = {s:String}`, { s: SOURCE });
-  expect(runs.map((r) => r.run_id).sort()).toEqual(truth.executions.map(keyOf).sort());
-  const byKey = new Map(truth.executions.map((e) => [keyOf(e), e]));
+  const { runs, truthOf } = await runsAgainstTruth(h, SOURCE, truth.executions, keyOf);
   for (const row of runs) {
-    const e = byKey.get(row.run_id)!;
+    const e = truthOf(row);
     const [status, terminal] = CONTRACT[e.status];
     const failure = e.events.filter((x) => /^WORKFLOW_EXECUTION_(FAILED|TIMED_OUT|TERMINATED)$/.test(x.event_type)).pop()?.failure?.message ?? '';
     const summary = {
