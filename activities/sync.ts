@@ -2,10 +2,11 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { RunsyncConfig, SourceConfig } from '../config/schema.js';
 import { ConfigError, sourceToken } from '../config/load.js';
-import { providerDefinition } from '../providers/index.js';
-import { HttpClient } from '../http/client.js';
+import { provider } from '../providers/index.js';
 import { AuthError, HttpError } from '../http/errors.js';
-import { SourceSync, isTransient, type Budget } from '../sync/engine.js';
+import { SourceSync, type Budget, type Progress } from '../sync/engine.js';
+import { sourceHttpClient } from '../sync/source-http.js';
+import { ClickHouseStore } from '../warehouse/store.js';
 import { parseDuration, toCh } from '../core/time.js';
 import { logger, registerSecret, knownSecrets } from '../core/log.js';
 import { scrubText } from '../core/redact.js';
@@ -34,7 +35,7 @@ function classify(e: unknown, source: string): never {
   if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(msg, 'ConfigError');
   if (e instanceof ApplicationFailure) throw e;
   // A 4xx other than 408/429, or an envelope error the provider calls final: the same request fails again.
-  if (e instanceof HttpError && !isTransient(e)) throw ApplicationFailure.nonRetryable(msg, e.name);
+  if (e instanceof HttpError && e.kind !== 'transient') throw ApplicationFailure.nonRetryable(msg, e.name);
   throw ApplicationFailure.retryable(msg, (e as Error).name || 'Error');
 }
 
@@ -57,43 +58,40 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return hb?.phase === phase ? hb : undefined;
   }
 
-  function engine(source: SourceConfig, syncId: string, prior?: { counts?: SyncCounts; [k: string]: unknown }): SourceSync {
+  function engine(source: SourceConfig, syncId: string, prior?: { counts?: SyncCounts; newest?: number | null; oldestFailure?: number | null }): SourceSync {
     const token = sourceToken(source, env);
     registerSecret(token);
-    const def = providerDefinition(source.provider);
+    const bound = provider(source.provider).bind(source);
     const ctx = Context.current();
-    const http = new HttpClient({
-      baseUrl: source.baseUrl,
-      headers: def.auth(token, source),
-      secrets: [token],
-      timeoutMs: parseDuration(source.timeout),
-      maxRetries: source.maxRetries,
-      requestsPerSecond: source.rateLimit,
-      envelope: def.envelope,
+    let progress: Record<string, unknown> = prior ? { ...prior } : {};
+    const http = sourceHttpClient(source, bound, token, {
       // A wait's heartbeat repeats the last progress, so a retry after it still resumes there.
       onWait: (ms, reason) => ctx.heartbeat({ ...progress, waiting: ms, reason: scrubText(reason, [token]) }),
       beforeRequest: () => ctx.heartbeat(progress),
       // Cancelled or timed out: stop sending requests (a retry may already be running).
       signal: ctx.cancellationSignal,
+      onAttempt: (a) => log.debug('request', { source: source.name, endpoint: a.endpoint, attempt: a.attempt, status: a.status, ms: a.ms, bytes: a.bytes, ...(a.failure ? { failure: a.failure } : {}) }),
     });
-    let progress: Record<string, unknown> = prior ? { ...prior } : {};
     return new SourceSync({
-      client: deps.client,
+      store: new ClickHouseStore(deps.client, { source: source.name, provider: source.provider, syncId }),
       source,
-      def,
+      provider: bound,
       http,
-      syncId,
       log: log.child({ source: source.name }),
       secrets: [token],
-      concurrency: source.concurrency,
+      signal: ctx.cancellationSignal,
+      limits: { maxDepth: source.maxDepth, maxBytes: source.maxItemBytes },
+      futureToleranceMs: parseDuration(source.futureTolerance),
       // Details carry this attempt's figures merged with the earlier attempts', so that a
       // later retry still knows every count and every run that must hold the watermark.
-      heartbeat: (details) => {
-        const d = details as { counts?: SyncCounts; newest?: number | null; oldestFailure?: number | null };
-        progress = { ...d };
-        if (prior?.counts && d.counts) progress.counts = addCounts(prior.counts, d.counts);
-        if ('newest' in d) progress.newest = maxOrNull((prior?.newest as number | null) ?? null, d.newest ?? null);
-        if ('oldestFailure' in d) progress.oldestFailure = minOrNull((prior?.oldestFailure as number | null) ?? null, d.oldestFailure ?? null);
+      heartbeat: (d: Progress) => {
+        const merged: Record<string, unknown> = { ...d };
+        if (prior?.counts) merged.counts = addCounts(prior.counts, d.counts);
+        if (d.phase === 'list') {
+          merged.newest = maxOrNull(prior?.newest ?? null, d.newest);
+          merged.oldestFailure = minOrNull(prior?.oldestFailure ?? null, d.oldestFailure);
+        }
+        progress = merged;
         ctx.heartbeat(progress);
       },
       pulse: () => ctx.heartbeat(progress),
@@ -118,7 +116,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           status: 'running',
           watermark_before: state.watermark,
         });
-        return { startedAt: now, since, watermark: state.watermark, listable: !!providerDefinition(source.provider).list?.length };
+        return { startedAt: now, since, watermark: state.watermark, listable: provider(source.provider).listable };
       } catch (e) {
         classify(e, input.source);
       }

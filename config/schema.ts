@@ -37,6 +37,14 @@ export const sourceSchema = z
     concurrency: z.number().int().min(1).max(32).default(4),
     timeout: duration.default('30s'),
     maxRetries: z.number().int().min(0).max(20).default(6),
+    /** Largest API answer read, in bytes; a larger one fails with an error naming the endpoint. */
+    maxResponseBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+    /** Largest single record, in bytes (estimated); a larger one is quarantined. */
+    maxItemBytes: z.number().int().min(1024).default(5 * 1024 * 1024),
+    /** Deepest nesting of a record; a deeper one is quarantined. */
+    maxDepth: z.number().int().min(4).max(1000).default(64),
+    /** How far past now a run's time may lie and still move the watermark. */
+    futureTolerance: duration.default('1d'),
     /** Store personal data (emails) of the people who triggered runs. */
     personalData: z.boolean().default(false),
     enabled: z.boolean().default(true),

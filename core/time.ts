@@ -2,6 +2,10 @@
  * Timestamps from five APIs: RFC 3339 with 0–9 fraction digits, `Z` or an offset,
  * sometimes a space instead of `T`. Everything becomes UTC epoch milliseconds.
  */
+/** DateTime64(3)'s range: a time outside it would be stored as another time. */
+const MIN_YEAR = 1900;
+const MAX_YEAR = 2299;
+
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Parses a timestamp leniently; returns null for null/empty and throws on garbage. */
@@ -12,8 +16,13 @@ export function parseTimestamp(value: unknown, field = 'timestamp'): number | nu
   const m = ISO.exec(value.trim());
   if (!m) throw new TypeError(`${field}: not a timestamp: ${JSON.stringify(value.slice(0, 64))}`);
   const [, y, mo, d, h, mi, s = '0', frac = '', tz = 'Z'] = m;
+  // Calendar values are checked, not rolled over: 2026-13-45 is an error, not 2027-02-14.
+  if (+mo < 1 || +mo > 12) throw new TypeError(`${field}: month ${mo} does not exist: ${value}`);
+  if (+d < 1 || +d > new Date(Date.UTC(+y, +mo, 0)).getUTCDate()) throw new TypeError(`${field}: day ${d} does not exist in ${y}-${mo}: ${value}`);
+  if (+h > 23 || +mi > 59 || +s > 60) throw new TypeError(`${field}: time of day ${h}:${mi}:${s} does not exist: ${value}`);
+  if (+y < MIN_YEAR || +y > MAX_YEAR) throw new TypeError(`${field}: year ${y} is outside ${MIN_YEAR}–${MAX_YEAR}, the range the warehouse stores: ${value}`);
   const ms = Number((frac + '000').slice(0, 3));
-  let t = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms);
+  let t = Date.UTC(+y, +mo - 1, +d, +h, +mi, Math.min(+s, 59), ms);
   if (tz !== 'Z' && tz !== 'z') {
     const sign = tz[0] === '-' ? -1 : 1;
     const digits = tz.slice(1).replace(':', '');
@@ -25,6 +34,8 @@ export function parseTimestamp(value: unknown, field = 'timestamp'): number | nu
 }
 
 /** ClickHouse DateTime64(3, 'UTC') literal as JSONEachRow accepts it. */
+export function toCh(ms: number): string;
+export function toCh(ms: number | null | undefined): string | null;
 export function toCh(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
   return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuthError, EnvelopeError, HttpError } from './errors.js';
+import { AuthError, HttpError, kindOfStatus } from './errors.js';
 import { scrubText } from '../core/redact.js';
 
 export interface HttpStats {
@@ -31,6 +31,36 @@ export interface HttpClientOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   random?: () => number;
+  /** Largest answer read; a larger one is refused with an error naming the endpoint. */
+  maxResponseBytes?: number;
+  /** Called after every attempt (the debug log). */
+  onAttempt?: (info: AttemptInfo) => void;
+}
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Reads a body as text, refusing it once it passes `max` bytes (before holding it all in memory). */
+async function readCapped(res: Response, max: number, endpoint: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  const tooLarge = (n: number) => new HttpError(`${endpoint}: answer of ${n} bytes or more is larger than the ${max}-byte limit (maxResponseBytes)`, res.status, endpoint, 'permanent');
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel();
+    throw tooLarge(declared);
+  }
+  if (!res.body) return '';
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body) {
+    bytes += chunk.byteLength;
+    if (bytes > max) {
+      await res.body.cancel().catch(() => undefined);
+      throw tooLarge(bytes);
+    }
+    parts.push(decoder.decode(chunk, { stream: true }));
+  }
+  parts.push(decoder.decode());
+  return parts.join('');
 }
 
 export type Query = Record<string, string | number | boolean | readonly (string | number)[] | undefined | null>;
@@ -74,10 +104,25 @@ export function buildUrl(baseUrl: string, path: string, query: Query = {}): stri
   return url.toString();
 }
 
+/** What one attempt of a request came to; `onAttempt` hands it to the debug log. */
+export interface AttemptInfo {
+  endpoint: string;
+  attempt: number;
+  status: number;
+  ms: number;
+  bytes: number;
+  /** Why the attempt failed, when it did. */
+  failure?: string;
+}
+
+/** Redirects followed within one origin before giving up (a loop). */
+const MAX_REDIRECTS = 5;
+
 /**
- * The one HTTP client every provider goes through: rate limit, timeout, retries with
- * exponential backoff and full jitter for 429/5xx/network errors, Retry-After honoured,
- * auth failures surfaced at once.
+ * The one HTTP client every provider goes through: rate limit, timeout, bounded answers,
+ * retries with exponential backoff and full jitter for everything that may pass (429,
+ * 5xx, resets, timeouts, cut-off or unreadable 2xx bodies), Retry-After honoured, auth
+ * failures surfaced at once, redirects to another origin refused.
  */
 export class HttpClient {
   readonly stats: HttpStats = { apiCalls: 0, retries: 0, rateLimited: 0 };
@@ -103,62 +148,82 @@ export class HttpClient {
       this.opts.beforeRequest?.();
       await this.limiter.take();
       this.stats.apiCalls++;
-      let status = 0;
-      let text = '';
-      let retryAfter: number | null = null;
-      let failure: string;
-      try {
-        const res = await fetch(url, {
-          headers: { accept: 'application/json', ...this.opts.headers },
-          signal: this.opts.signal ? AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.opts.signal]) : AbortSignal.timeout(this.opts.timeoutMs),
-        });
-        status = res.status;
-        text = await res.text();
-        retryAfter = parseRetryAfter(res.headers.get('retry-after'));
-        if (res.ok) {
-          let body: unknown;
-          try {
-            body = text === '' ? null : JSON.parse(text);
-          } catch {
-            throw new HttpError(`${endpoint}: answer is not JSON (HTTP ${status}): ${this.clean(text.slice(0, 200))}`, status, endpoint, this.clean(text.slice(0, 500)));
-          }
-          try {
-            this.opts.envelope?.(body, status, endpoint);
-            return body;
-          } catch (e) {
-            if (e instanceof EnvelopeError && e.retryable && attempt < this.opts.maxRetries) {
-              failure = e.message;
-              await this.wait(this.backoff(attempt), failure);
-              this.stats.retries++;
-              continue;
-            }
-            throw e;
-          }
-        }
-        failure = `${endpoint}: HTTP ${status}`;
-        if (status === 401 || status === 403) {
-          throw new AuthError(`${endpoint}: HTTP ${status}, the token was refused (check the source's tokenEnv and its scope): ${this.clean(text.slice(0, 200))}`, status, endpoint, this.clean(text.slice(0, 500)));
-        }
-        const retryable = status === 429 || status === 408 || status >= 500;
-        if (!retryable) {
-          throw new HttpError(`${endpoint}: HTTP ${status}: ${this.clean(text.slice(0, 300))}`, status, endpoint, this.clean(text.slice(0, 500)));
-        }
-        if (status === 429) this.stats.rateLimited++;
-      } catch (e) {
-        if (e instanceof HttpError) throw e;
-        if (this.opts.signal?.aborted) throw e;
-        failure = `${endpoint}: ${(e as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : (e as Error).message}`;
+      const began = Date.now();
+      const answer = await this.attempt(url, endpoint);
+      this.opts.onAttempt?.({ endpoint, attempt, status: answer.status, ms: Date.now() - began, bytes: answer.bytes, failure: answer.ok ? undefined : answer.error.message });
+      if (answer.ok) return answer.body;
+      const e = answer.error;
+      if (e.kind !== 'transient' || attempt >= this.opts.maxRetries) {
+        if (e.kind !== 'transient') throw e;
+        throw new HttpError(`${e.message} (gave up after ${attempt + 1} attempts)`, e.status, endpoint, 'transient', e.body);
       }
-      if (attempt >= this.opts.maxRetries) {
-        throw new HttpError(`${this.clean(failure)} (gave up after ${attempt + 1} attempts)`, status, endpoint, this.clean(text.slice(0, 500)));
-      }
+      if (answer.status === 429) this.stats.rateLimited++;
       this.stats.retries++;
       const maxRetryAfter = this.opts.maxRetryAfterMs ?? 15 * 60_000;
-      if (retryAfter !== null && retryAfter > maxRetryAfter) {
-        throw new HttpError(`${this.clean(failure)}: the server asks to wait ${Math.round(retryAfter / 1000)} s (Retry-After), longer than ${Math.round(maxRetryAfter / 1000)} s`, status, endpoint, this.clean(text.slice(0, 500)));
+      if (answer.retryAfter !== null && answer.retryAfter > maxRetryAfter) {
+        throw new HttpError(`${e.message}: the server asks to wait ${Math.round(answer.retryAfter / 1000)} s (Retry-After), longer than ${Math.round(maxRetryAfter / 1000)} s`, e.status, endpoint, 'transient', e.body);
       }
       // Retry-After is the server's word and is waited out in full; otherwise exponential backoff.
-      await this.wait(retryAfter ?? this.backoff(attempt), failure);
+      await this.wait(answer.retryAfter ?? this.backoff(attempt), e.message);
+    }
+  }
+
+  /** One request, redirects within the origin included; every failure comes back classified. */
+  private async attempt(url: string, endpoint: string): Promise<{ ok: true; body: unknown; status: number; bytes: number } | { ok: false; error: HttpError; status: number; bytes: number; retryAfter: number | null }> {
+    const fail = (message: string, status: number, kind: HttpError['kind'], text = '', retryAfter: number | null = null) => ({
+      ok: false as const,
+      error: kind === 'auth' ? new AuthError(this.clean(message), status, endpoint, this.clean(text.slice(0, 500))) : new HttpError(this.clean(message), status, endpoint, kind, this.clean(text.slice(0, 500))),
+      status,
+      bytes: text.length,
+      retryAfter,
+    });
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
+    let status = 0;
+    let text = '';
+    try {
+      let res: Response | null = null;
+      let at = url;
+      for (let hops = 0; ; hops++) {
+        res = await fetch(at, { headers: { accept: 'application/json', ...this.opts.headers }, signal, redirect: 'manual' });
+        if (res.status < 300 || res.status >= 400 || res.status === 304) break;
+        const location = res.headers.get('location');
+        await res.body?.cancel();
+        if (!location) break;
+        const next = new URL(location, at);
+        const from = new URL(at).origin;
+        if (next.origin !== from) return fail(`${endpoint}: HTTP ${res.status} redirect from ${from} to ${next.origin} refused: a source's data comes from its own origin only`, res.status, 'permanent');
+        if (hops >= MAX_REDIRECTS) return fail(`${endpoint}: more than ${MAX_REDIRECTS} redirects`, res.status, 'permanent');
+        at = next.toString();
+      }
+      status = res.status;
+      text = await readCapped(res, this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, endpoint);
+      const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+      if (res.ok) {
+        let body: unknown;
+        try {
+          body = text === '' ? null : JSON.parse(text);
+        } catch {
+          // A 2xx that is not JSON is a cut-off body or a proxy's page: it may pass next time.
+          return fail(`${endpoint}: answer is not JSON (HTTP ${status}, ${text.length} bytes, cut off or not JSON): ${text.slice(0, 200)}`, status, 'transient', text, retryAfter);
+        }
+        try {
+          this.opts.envelope?.(body, status, endpoint);
+        } catch (e) {
+          if (e instanceof HttpError) return { ok: false, error: e, status, bytes: text.length, retryAfter };
+          throw e;
+        }
+        return { ok: true, body, status, bytes: text.length };
+      }
+      const kind = kindOfStatus(status);
+      if (kind === 'auth') return fail(`${endpoint}: HTTP ${status}, the token was refused (check the source's tokenEnv and its scope): ${text.slice(0, 200)}`, status, kind, text);
+      return fail(`${endpoint}: HTTP ${status}: ${text.slice(0, 300)}`, status, kind, text, retryAfter);
+    } catch (e) {
+      if (this.opts.signal?.aborted) throw e;
+      if (e instanceof HttpError) return { ok: false, error: e, status, bytes: text.length, retryAfter: null };
+      const err = e as Error;
+      const why = err.name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`;
+      return fail(`${endpoint}: ${status ? `HTTP ${status}, body cut off: ` : ''}${why}`, status, 'transient', text);
     }
   }
 

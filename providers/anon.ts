@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Collection, Paging, ProviderDefinition } from './types.js';
+import type { Collection, Paging } from './types.js';
+import { defineProvider } from './define.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
 /** Anon v2. See shared providers.md § Anon v2. */
@@ -59,7 +60,6 @@ const listOptions = z
 const options = z.object({ list: listOptions.default(listOptions.parse({})) }).strict();
 
 type Options = z.infer<typeof options>;
-const opts = (o: unknown) => o as Options;
 
 export function anonPaging(l: z.infer<typeof listOptions>): Paging {
   switch (l.style) {
@@ -75,7 +75,7 @@ export function anonPaging(l: z.infer<typeof listOptions>): Paging {
 // updatedAt moves whenever anything about the run changes: the change marker.
 const FINGERPRINT = ['status', 'updatedAt'] as const;
 
-export const anon: ProviderDefinition = {
+export const anon = defineProvider({
   name: 'anon',
   options,
   auth: (token) => bearer(token),
@@ -89,11 +89,8 @@ export const anon: ProviderDefinition = {
   list: [
     {
       name: 'runs',
-      collection: (source): Collection => {
-        const l = opts(source.options).list;
-        return { endpoint: `GET ${l.path}`, path: l.path, items: l.items, paging: anonPaging(l) };
-      },
-      stopBelow: (item, source) => (opts(source.options).list.newestFirst ? t(item.createdAt) : null),
+      collection: ({ list: l }: Options): Collection<Options> => ({ endpoint: `GET ${l.path}`, path: l.path, items: l.items, paging: anonPaging(l) }),
+      stopBelow: (item, o) => (o.list.newestFirst ? t(item.createdAt) : null),
     },
   ],
   listItem,
@@ -101,7 +98,7 @@ export const anon: ProviderDefinition = {
   itemTime: (item) => t(item.createdAt),
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
-    collection: { endpoint: 'GET /workflow-runs/{id}', path: '/workflow-runs/{id}', items: '', paging: { style: 'single' } },
+    request: { endpoint: 'GET /workflow-runs/{id}', path: '/workflow-runs/{id}', items: '' },
     schema: run,
   },
   toBundle: ({ run: r }) => ({
@@ -119,4 +116,4 @@ export const anon: ProviderDefinition = {
     },
     raw: r,
   }),
-};
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Collection, ProviderDefinition } from './types.js';
+import type { Collection } from './types.js';
+import { defineProvider, parentsOf } from './define.js';
 import type { EnvelopeCheck } from '../http/client.js';
 import { AuthError, EnvelopeError } from '../http/errors.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
@@ -48,7 +49,6 @@ const options = z
   .strict();
 
 type Options = z.infer<typeof options>;
-const opts = (o: unknown) => o as Options;
 
 const FINGERPRINT = ['status', 'finishedAt', 'totalCu'] as const;
 
@@ -60,18 +60,15 @@ export const b3osEnvelope: EnvelopeCheck = (body, status, endpoint) => {
   if (code === 200) return;
   const msg = `${endpoint}: B3OS answered code ${String(b.code)}: ${str(b.message)}`;
   if (code === 401 || code === 403) throw new AuthError(`${msg} (check the source's tokenEnv and orgId)`, status, endpoint);
-  throw new EnvelopeError(msg, status, endpoint, String(b.code), code === 429 || code >= 500 || !Number.isFinite(code));
+  throw new EnvelopeError(msg, status, endpoint, String(b.code), code === 404 ? 'not_found' : code === 429 || code >= 500 || !Number.isFinite(code) ? 'transient' : 'permanent');
 };
 
-const offsetPaging = (source: { options: unknown }) => ({ style: 'offset' as const, offsetParam: 'offset', limitParam: 'limit', limit: 100, hasMore: 'data.hasMore', overlap: opts(source.options).overlap });
+const workflow = z.object({ id: z.string().min(1, 'workflow without id'), name: z.string().nullish() }).passthrough();
 
-export const b3os: ProviderDefinition = {
+export const b3os = defineProvider({
   name: 'b3os',
   options,
-  auth: (token, source) => {
-    const o = opts(source.options);
-    return { ...bearer(token), ...(o.orgId ? { 'x-org-id': o.orgId } : {}) };
-  },
+  auth: (token, o) => ({ ...bearer(token), ...(o.orgId ? { 'x-org-id': o.orgId } : {}) }),
   envelope: b3osEnvelope,
   runStatuses: {
     running: ['running'],
@@ -92,21 +89,19 @@ export const b3os: ProviderDefinition = {
   list: [
     {
       name: 'runs',
-      collection: (source): Collection => ({
+      collection: (o: Options): Collection<Options> => ({
         endpoint: 'GET /v1/workflows/{id}/runs',
         path: '/v1/workflows/{parent}/runs',
         items: 'data.items',
-        paging: offsetPaging(source),
+        paging: { style: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 100, hasMore: 'data.hasMore', overlap: o.overlap },
       }),
-      parents: {
+      parents: parentsOf({
         collection: { endpoint: 'GET /v1/workflows', path: '/v1/workflows', items: 'data.items', paging: { style: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 100, hasMore: 'data.hasMore', overlap: 0 } },
-        id: (w) => {
-          if (typeof w?.id !== 'string' || !w.id) throw new Error('workflow without id');
-          return w.id;
-        },
-        workflowName: (w) => (typeof w?.name === 'string' ? w.name : undefined),
-      },
-      stopBelow: (item, source) => (opts(source.options).newestFirst ? t(item.startedAt) : null),
+        schema: workflow,
+        id: (w) => w.id,
+        workflowName: (w) => w.name ?? undefined,
+      }),
+      stopBelow: (item, o) => (o.newestFirst ? t(item.startedAt) : null),
     },
   ],
   listItem: run,
@@ -114,7 +109,7 @@ export const b3os: ProviderDefinition = {
   itemTime: (item) => t(item.startedAt),
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
-    collection: { endpoint: 'GET /v1/runs/{id}', path: '/v1/runs/{id}', items: 'data', paging: { style: 'single' } },
+    request: { endpoint: 'GET /v1/runs/{id}', path: '/v1/runs/{id}', items: 'data' },
     schema: detail,
   },
   toBundle: ({ run: r }) => {
@@ -156,4 +151,4 @@ export const b3os: ProviderDefinition = {
       raw: r,
     };
   },
-};
+});

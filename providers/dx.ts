@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ProviderDefinition } from './types.js';
+import { defineProvider } from './define.js';
 import type { EnvelopeCheck } from '../http/client.js';
 import { AuthError, EnvelopeError } from '../http/errors.js';
 import type { EventRecord, LinkRecord } from '../sync/records.js';
@@ -42,11 +42,14 @@ const AUTH_ERRORS = new Set(['not_authed', 'invalid_auth', 'account_inactive', '
 /** Errors worth a retry (Slack-style names for transient trouble). */
 const TRANSIENT_ERRORS = new Set(['internal_error', 'fatal_error', 'ratelimited', 'rate_limited', 'service_unavailable', 'request_timeout']);
 
+/** Errors that say the run does not exist (Slack-style names). */
+const NOT_FOUND_ERRORS = new Set(['not_found', 'notfound', 'run_not_found', 'workflow_run_not_found']);
+
 /** Every answer carries `ok`; HTTP 200 with `ok:false` is a failure. */
 export const dxEnvelope: EnvelopeCheck = (body, status, endpoint) => {
   if (body === null || typeof body !== 'object' || (body as { ok?: unknown }).ok !== false) {
     if (body === null || typeof body !== 'object' || (body as { ok?: unknown }).ok !== true) {
-      throw new EnvelopeError(`${endpoint}: DX answer without "ok"`, status, endpoint, 'no_ok', false);
+      throw new EnvelopeError(`${endpoint}: DX answer without "ok"`, status, endpoint, 'no_ok', 'permanent');
     }
     return;
   }
@@ -54,23 +57,28 @@ export const dxEnvelope: EnvelopeCheck = (body, status, endpoint) => {
   if (AUTH_ERRORS.has(error)) {
     throw new AuthError(`${endpoint}: DX refused the token (${error}): check the source's tokenEnv and that the token has the workflows:read scope`, status, endpoint);
   }
-  throw new EnvelopeError(`${endpoint}: DX answered ok:false (${error})`, status, endpoint, error, TRANSIENT_ERRORS.has(error));
+  throw new EnvelopeError(`${endpoint}: DX answered ok:false (${error})`, status, endpoint, error, NOT_FOUND_ERRORS.has(error) ? 'not_found' : TRANSIENT_ERRORS.has(error) ? 'transient' : 'permanent');
 };
 
 const FINGERPRINT = ['status', 'completed_at', 'events', 'links'] as const;
 
 /** A request capture with its URL cut to scheme and host: webhook URLs carry their secret in the path. */
-function keptRequest(x: any): any {
-  if (!x || typeof x !== 'object') return x;
-  const out = scrub(x) as any;
+function keptRequest(x: unknown): unknown {
+  if (!isObject(x)) return x;
+  const out = scrub(x);
+  if (!isObject(out)) return out;
   for (const part of [out.request, out.http_request, out]) {
-    if (part && typeof part.url === 'string') part.url = originOf(part.url) ?? '[REDACTED]';
+    if (isObject(part) && typeof part.url === 'string') part.url = originOf(part.url) ?? '[REDACTED]';
   }
   return out;
 }
 
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const field = (x: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (isObject(v) ? v[k] : undefined), x);
+type WorkflowRun = z.infer<typeof workflowRun>;
+
 /** The run as kept in raw_runs: header credentials replaced, URLs cut to their host, the triggering user reduced. */
-function keptRun(r: any, personalData: boolean): unknown {
+function keptRun(r: WorkflowRun, personalData: boolean): unknown {
   const u = r.triggered_by_user;
   return {
     ...r,
@@ -80,7 +88,7 @@ function keptRun(r: any, personalData: boolean): unknown {
   };
 }
 
-export const dx: ProviderDefinition = {
+export const dx = defineProvider({
   name: 'dx',
   options,
   auth: (token) => bearer(token),
@@ -93,11 +101,11 @@ export const dx: ProviderDefinition = {
   key: (item) => item.id,
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
-    collection: { endpoint: 'GET /workflowRuns.info', path: '/workflowRuns.info?id={id}', items: 'workflow_run', paging: { style: 'single' } },
+    request: { endpoint: 'GET /workflowRuns.info', path: '/workflowRuns.info?id={id}', items: 'workflow_run' },
     schema: workflowRun,
   },
   toBundle: ({ run: r, source }) => {
-    const events: EventRecord[] = (r.events ?? []).map((e: any, i: number) => ({
+    const events: EventRecord[] = (r.events ?? []).map((e, i) => ({
       event_id: e.id,
       seq: i,
       event_type: e.type,
@@ -108,7 +116,7 @@ export const dx: ProviderDefinition = {
     // A link's time is that of the ADD_LINK event that added it.
     const addedAt = new Map<string, number | null>();
     for (const e of r.events ?? []) {
-      const url = e?.data?.link?.url;
+      const url = field(e.data, 'link', 'url');
       if (e.type === 'ADD_LINK' && typeof url === 'string' && !addedAt.has(url)) addedAt.set(url, t(e.occurred_at));
     }
     const links: LinkRecord[] = [];
@@ -119,8 +127,8 @@ export const dx: ProviderDefinition = {
       links.push({ url: l.url, label: str(l.label), icon: str(l.icon), added_at: addedAt.get(l.url) ?? null });
     }
     const u = r.triggered_by_user;
-    const req = (r.http_state as any)?.request;
-    const res = (r.http_state as any)?.response;
+    const req = field(r.http_state, 'request');
+    const res = field(r.http_state, 'response');
     return {
       run: {
         run_id: r.id,
@@ -141,10 +149,10 @@ export const dx: ProviderDefinition = {
             'entity.name': r.entity?.name,
             'triggered_by.name': u?.name,
             'triggered_by.email': source.personalData ? u?.email : null,
-            'http.method': req?.method,
+            'http.method': field(req, 'method'),
             // Scheme and host only: webhook URLs (Slack, Discord) carry their secret in the path.
-            'http.url': typeof req?.url === 'string' ? originOf(req.url) : null,
-            'http.status_code': res?.status_code,
+            'http.url': typeof field(req, 'url') === 'string' ? originOf(String(field(req, 'url'))) : null,
+            'http.status_code': field(res, 'status_code'),
           }),
         },
       },
@@ -153,7 +161,7 @@ export const dx: ProviderDefinition = {
       raw: keptRun(r, source.personalData),
     };
   },
-};
+});
 
 function originOf(url: string): string | null {
   try {

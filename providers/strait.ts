@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ProviderDefinition } from './types.js';
+import { defineProvider } from './define.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
 /** Strait (open-source engine), REST `/v1`. See shared providers.md § Strait. */
@@ -55,12 +55,9 @@ const options = z
   })
   .strict();
 
-type Options = z.infer<typeof options>;
-const opts = (o: unknown) => o as Options;
-
 const FINGERPRINT = ['status', 'started_at', 'finished_at', 'error'] as const;
 
-export const strait: ProviderDefinition = {
+export const strait = defineProvider({
   name: 'strait',
   options,
   auth: (token) => bearer(token),
@@ -88,10 +85,7 @@ export const strait: ProviderDefinition = {
       collection: {
         endpoint: 'GET /v1/workflow-runs',
         path: '/v1/workflow-runs',
-        query: ({ source }) => {
-          const o = opts(source.options);
-          return { project_id: o.projectId, tag_key: o.tagKey, tag_value: o.tagValue };
-        },
+        query: ({ options: o }) => ({ project_id: o.projectId, tag_key: o.tagKey, tag_value: o.tagValue }),
         items: 'data',
         paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: 100 },
       },
@@ -104,13 +98,12 @@ export const strait: ProviderDefinition = {
   itemTime: (item) => t(item.created_at),
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
-    collection: { endpoint: 'GET /v1/workflow-runs/{id}', path: '/v1/workflow-runs/{id}', items: '', paging: { style: 'single' } },
+    request: { endpoint: 'GET /v1/workflow-runs/{id}', path: '/v1/workflow-runs/{id}', items: '' },
     schema: run,
   },
-  listItemIsDetail: true,
-  children: [
-    {
-      name: 'steps',
+  detailFromListItem: (item) => item,
+  children: {
+    steps: {
       collection: {
         endpoint: 'GET /v1/workflow-runs/{id}/steps',
         path: '/v1/workflow-runs/{id}/steps',
@@ -119,8 +112,9 @@ export const strait: ProviderDefinition = {
         paging: { style: 'timestamp-cursor', cursorParam: 'cursor', itemTime: 'created_at', order: 'asc', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: 100 },
       },
       schema: step,
+      key: (s) => s.id,
     },
-  ],
+  },
   toBundle: ({ run: r, children }) => ({
     run: {
       run_id: r.id,
@@ -141,7 +135,7 @@ export const strait: ProviderDefinition = {
         ...attrs({ project_id: r.project_id, workflow_version_id: r.workflow_version_id, parent_step_run_id: r.parent_step_run_id, expires_at: r.expires_at }),
       },
     },
-    steps: (children.steps ?? []).map((s) => ({
+    steps: children.steps.map((s) => ({
       step_id: s.id,
       step_ref: s.step_ref,
       attempt: s.attempt ?? 0,
@@ -151,6 +145,6 @@ export const strait: ProviderDefinition = {
       error: str(s.error),
       attributes: attrs({ workflow_step_id: s.workflow_step_id, job_run_id: s.job_run_id, deps_completed: s.deps_completed, deps_required: s.deps_required }),
     })),
-    raw: { run: r, steps: children.steps ?? [] },
+    raw: { run: r, steps: children.steps },
   }),
-};
+});

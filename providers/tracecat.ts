@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Collection, ListContext, ProviderDefinition } from './types.js';
-import type { EventRecord, StepRecord } from '../sync/records.js';
+import type { Collection, RequestContext } from './types.js';
+import { defineProvider } from './define.js';
+import type { EventRecord, RunBundle, StepRecord } from '../sync/records.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
 /** Tracecat (open source, on Temporal). See shared providers.md § Tracecat. */
@@ -26,7 +27,11 @@ const event = z
     event_id: z.number(),
     event_time: tsRequired,
     event_type: z.string(),
-    event_group: z.object({ action_ref: z.string().nullish(), current_attempt: z.number().nullish() }).passthrough().nullish(),
+    event_group: z
+      .object({ action_ref: z.string().nullish(), current_attempt: z.number().nullish(), event_id: z.number().nullish(), action_id: z.unknown().optional(), udf_key: z.unknown().optional(), related_wf_exec_id: z.unknown().optional() })
+      .passthrough()
+      .nullish(),
+    role: z.object({ user_id: z.string().nullish(), service_id: z.string().nullish() }).passthrough().nullish(),
     failure: z.object({ message: z.string().nullish() }).passthrough().nullish(),
   })
   .passthrough();
@@ -42,7 +47,6 @@ const options = z
   .strict();
 
 type Options = z.infer<typeof options>;
-const opts = (o: unknown) => o as Options;
 
 /** A run is (execution id, Temporal run id): a reset starts a new run under the same id. */
 const SEP = '#';
@@ -51,19 +55,19 @@ const executionIdOf = (key: string) => key.slice(0, key.lastIndexOf(SEP));
 
 const FINGERPRINT = ['status', 'close_time', 'history_length'] as const;
 
-const workspace = ({ source }: ListContext) => ({ workspace_id: opts(source.options).workspaceId });
+const workspace = ({ options }: RequestContext<Options>) => ({ workspace_id: options.workspaceId });
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Search pages bound to fixed filters: the opaque cursor only works with the filters it
  * was issued for, so each stream keeps its own and never changes them while paging.
  */
-const search = (endpoint: string, query: (ctx: ListContext) => Record<string, string | number>) => (source: { options: unknown }): Collection => ({
+const search = (endpoint: string, query: (ctx: RequestContext<Options>) => Record<string, string | number>) => (options: Options): Collection<Options> => ({
   endpoint,
   path: '/workflow-executions/search',
   query: (ctx) => ({ ...workspace(ctx), ...query(ctx) }),
   items: 'items',
-  paging: { style: 'cursor', cursorParam: 'cursor', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: opts(source.options).limit, maxLimit: 1000 },
+  paging: { style: 'cursor', cursorParam: 'cursor', nextCursor: 'next_cursor', hasMore: 'has_more', limitParam: 'limit', limit: options.limit, maxLimit: 1000 },
 });
 
 const CLOSE: Record<string, string> = {
@@ -105,7 +109,7 @@ export function stepsFromHistory(events: Ev[]): StepRecord[] {
       });
       continue;
     }
-    const s = steps.get(Number((g as any).event_id));
+    const s = g.event_id == null ? undefined : steps.get(g.event_id);
     if (!s) continue;
     if (g.current_attempt != null) s.attempt = g.current_attempt;
     if (e.event_type === 'ACTIVITY_TASK_STARTED') {
@@ -137,7 +141,40 @@ function eventRecords(events: Ev[]): EventRecord[] {
   });
 }
 
-export const tracecat: ProviderDefinition = {
+type Execution = z.infer<typeof execution>;
+type Detail = z.infer<typeof detail>;
+
+/** One execution's records; a summary (no events) keeps the list item as its raw answer. */
+function bundleOf(r: Detail): RunBundle {
+  const events: Ev[] = r.events;
+  const started = events.find((e) => e.event_type === 'WORKFLOW_EXECUTION_STARTED');
+  const role = started?.role ?? null;
+  const failure = [...events].reverse().find((e) => RUN_FAILURE.has(e.event_type))?.failure?.message;
+  const { events: _events, ...summary } = r;
+  return {
+    run: {
+      run_id: tracecatKey(r.id, r.run_id),
+      // Execution ids are `<workflow id>:<execution>` (or `/`): the workflow is the part before.
+      workflow_id: String(r.id).split(/[:/]/)[0],
+      workflow_name: '',
+      provider_status: r.status,
+      created_at: t(r.start_time),
+      started_at: t(r.execution_time ?? r.start_time),
+      finished_at: t(r.close_time),
+      updated_at: null,
+      trigger: str(r.trigger_type),
+      triggered_by: role ? str(role.user_id ?? role.service_id) : '',
+      parent_run_id: str(r.parent_wf_exec_id),
+      error: str(failure),
+      attributes: attrs({ execution_id: r.id, temporal_run_id: r.run_id, workflow_type: r.workflow_type, task_queue: r.task_queue, history_length: r.history_length }),
+    },
+    steps: events.length ? stepsFromHistory(events) : [],
+    events: eventRecords(events),
+    raw: events.length ? r : summary,
+  };
+}
+
+export const tracecat = defineProvider({
   name: 'tracecat',
   options,
   auth: (token) => bearer(token),
@@ -162,6 +199,9 @@ export const tracecat: ProviderDefinition = {
     { name: 'closed', collection: search('GET /workflow-executions/search (closed)', ({ since }) => ({ close_time_from: iso(since) })) },
     // Runs still open, whenever they started.
     { name: 'running', collection: search('GET /workflow-executions/search (running)', () => ({ status: 'RUNNING' })) },
+    // Runs that started inside the window, whatever their status: an open run whose status is
+    // neither RUNNING nor closed (PAUSED, or a word not documented yet) is found here.
+    { name: 'started', collection: search('GET /workflow-executions/search (started)', ({ since }) => ({ start_time_from: iso(since) })) },
   ],
   listItem: execution,
   key: (item) => tracecatKey(item.id, item.run_id),
@@ -170,36 +210,12 @@ export const tracecat: ProviderDefinition = {
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
     // Detail by id is the latest run of that id; the engine writes it under its own key.
-    collection: { endpoint: 'GET /workflow-executions/{execution_id}', path: '/workflow-executions/{id}', query: workspace, items: '', paging: { style: 'single' } },
+    request: { endpoint: 'GET /workflow-executions/{execution_id}', path: '/workflow-executions/{id}', query: workspace, items: '' },
     schema: detail,
     pathId: executionIdOf,
+    mayReturnOtherRun: true,
   },
-  toBundle: ({ run: r }) => {
-    const events: Ev[] = Array.isArray(r.events) ? r.events : [];
-    const started = events.find((e) => e.event_type === 'WORKFLOW_EXECUTION_STARTED') as any;
-    const role = started?.role ?? null;
-    const failure = [...events].reverse().find((e) => RUN_FAILURE.has(e.event_type))?.failure?.message;
-    const { events: _events, ...summary } = r;
-    return {
-      run: {
-        run_id: tracecatKey(r.id, r.run_id),
-        // Execution ids are `<workflow id>:<execution>` (or `/`): the workflow is the part before.
-        workflow_id: String(r.id).split(/[:/]/)[0],
-        workflow_name: '',
-        provider_status: r.status,
-        created_at: t(r.start_time),
-        started_at: t(r.execution_time ?? r.start_time),
-        finished_at: t(r.close_time),
-        updated_at: null,
-        trigger: str(r.trigger_type),
-        triggered_by: role ? str(role.user_id ?? role.service_id) : '',
-        parent_run_id: str(r.parent_wf_exec_id),
-        error: str(failure),
-        attributes: attrs({ execution_id: r.id, temporal_run_id: r.run_id, workflow_type: r.workflow_type, task_queue: r.task_queue, history_length: r.history_length }),
-      },
-      steps: events.length ? stepsFromHistory(events) : [],
-      events: eventRecords(events),
-      raw: events.length ? r : summary,
-    };
-  },
-};
+  // A run superseded by a reset: what its list item says.
+  listItemBundle: (item: Execution) => bundleOf({ ...item, events: [] }),
+  toBundle: ({ run }) => bundleOf(run),
+});

@@ -1,6 +1,6 @@
 import type { ProviderName, RunsyncConfig } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
-import { PROVIDER_DEFINITIONS } from '../providers/index.js';
+import { PROVIDERS } from '../providers/index.js';
 import { startStraitSimulator } from '../simulators/strait.js';
 import { startTracecatSimulator, type TracecatSimulator } from '../simulators/tracecat.js';
 import { startB3osSimulator } from '../simulators/b3os.js';
@@ -101,7 +101,7 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   const history = 9 * 86_400_000;
   const start = Date.now() - history;
   for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
-    if (!PROVIDER_DEFINITIONS[provider]) continue;
+    if (!PROVIDERS[provider]) continue;
     // A seed of its own per provider, so two simulators never invent the same ids.
     const sim = await demo.start({ seed: (opts.seed ?? 7) * 31 + simulators.length, start, speed });
     sim.advance(history);

@@ -1,7 +1,7 @@
 import type { Route } from './app.js';
 import { sendJson } from './app.js';
 import type { RunsyncConfig, SourceConfig } from '../config/schema.js';
-import { providerDefinition } from '../providers/index.js';
+import { provider } from '../providers/index.js';
 import { addToInbox } from '../warehouse/queries.js';
 
 export class InboxError extends Error {
@@ -17,7 +17,7 @@ export class InboxError extends Error {
 export function inboxSource(config: RunsyncConfig, name: string): SourceConfig {
   const source = config.sources.find((s) => s.name === name);
   if (!source) throw new InboxError(`no source named "${name}" in the configuration`, 404);
-  if (providerDefinition(source.provider).list?.length) {
+  if (provider(source.provider).listable) {
     throw new InboxError(`source "${name}" (${source.provider}) lists its own runs; only sources without a listing (dx) take run ids`, 400);
   }
   return source;

@@ -36,11 +36,10 @@ export function addCounts(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
 export const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 export const minOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
-/** Where a listing stands: which stream, which parent, which page. */
+/** Where a listing stands: which stream (by name), which parent (by id), which page. */
 export interface ListingCursor {
-  stream: number;
-  parents?: string[];
-  parentIndex?: number;
+  stream: string;
+  parent?: string;
   page?: PageState;
 }
 

@@ -49,8 +49,8 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
       is_test: r.is_test ? 1 : 0,
       attributes: r.attributes ?? {},
       fingerprint,
-      first_seen_at: toCh(firstSeen ?? ctx.now)!,
-      synced_at: toCh(ctx.now)!,
+      first_seen_at: toCh(firstSeen ?? ctx.now),
+      synced_at: toCh(ctx.now),
       sync_id: ctx.syncId,
       version: ctx.version,
     },
@@ -58,7 +58,7 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
   };
 }
 
-export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: RowContext) {
+export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: RowContext): { row: StepRow; warnings: string[] } {
   const status = normaliseStatus(statuses, s.provider_status);
   const d = computeDurations(null, s.started_at, s.finished_at);
   return {
@@ -77,14 +77,14 @@ export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: 
       duration_ms: d.duration_ms,
       error: s.error ?? '',
       attributes: s.attributes ?? {},
-      synced_at: toCh(ctx.now)!,
+      synced_at: toCh(ctx.now),
       version: ctx.version,
     },
     warnings: d.negative.map((w) => `step ${s.step_id}: ${w}`),
   };
 }
 
-export function eventRow(runId: string, e: EventRecord, ctx: RowContext) {
+export function eventRow(runId: string, e: EventRecord, ctx: RowContext): EventRow {
   return {
     source: ctx.source,
     run_id: runId,
@@ -96,12 +96,12 @@ export function eventRow(runId: string, e: EventRecord, ctx: RowContext) {
     step_ref: e.step_ref ?? '',
     message: e.message ?? '',
     data: e.data === undefined || e.data === null ? '' : typeof e.data === 'string' ? e.data : JSON.stringify(e.data),
-    synced_at: toCh(ctx.now)!,
+    synced_at: toCh(ctx.now),
     version: ctx.version,
   };
 }
 
-export function linkRow(runId: string, l: LinkRecord, ctx: RowContext) {
+export function linkRow(runId: string, l: LinkRecord, ctx: RowContext): LinkRow {
   return {
     source: ctx.source,
     run_id: runId,
@@ -110,14 +110,88 @@ export function linkRow(runId: string, l: LinkRecord, ctx: RowContext) {
     label: l.label ?? '',
     icon: l.icon ?? '',
     added_at: toCh(l.added_at),
-    synced_at: toCh(ctx.now)!,
+    synced_at: toCh(ctx.now),
     version: ctx.version,
   };
 }
 
+type Ch = string;
+type NullableCh = string | null;
+
+export interface StepRow {
+  source: string;
+  run_id: string;
+  step_id: string;
+  provider: string;
+  step_ref: string;
+  attempt: number;
+  status: string;
+  provider_status: string;
+  is_terminal: number;
+  started_at: NullableCh;
+  finished_at: NullableCh;
+  duration_ms: number | null;
+  error: string;
+  attributes: Record<string, string>;
+  synced_at: Ch;
+  version: number;
+}
+
+export interface EventRow {
+  source: string;
+  run_id: string;
+  event_id: string;
+  provider: string;
+  seq: number;
+  event_type: string;
+  occurred_at: NullableCh;
+  step_ref: string;
+  message: string;
+  data: string;
+  synced_at: Ch;
+  version: number;
+}
+
+export interface LinkRow {
+  source: string;
+  run_id: string;
+  url: string;
+  provider: string;
+  label: string;
+  icon: string;
+  added_at: NullableCh;
+  synced_at: Ch;
+  version: number;
+}
+
+export interface RawRunRow {
+  source: string;
+  run_id: string;
+  provider: string;
+  fetched_at: Ch;
+  payload: string;
+  version: number;
+}
+
+export interface GoneRunRow {
+  source: string;
+  run_id: string;
+  gone_at: Ch;
+  reason: string;
+  version: number;
+}
+
+export interface WorkflowNameRow {
+  source: string;
+  workflow_id: string;
+  name: string;
+  seen_at: Ch;
+  version: number;
+}
+
 export interface QuarantineRow {
   source: string;
-  received_at: string;
+  received_at: Ch;
   provider: string;
   sync_id: string;
   endpoint: string;

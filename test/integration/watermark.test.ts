@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStraitSimulator, type StraitSimulator } from '../../simulators/strait.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import type { RunRow, StepRow } from '../../warehouse/rows.js';
 import { RowWriter } from '../../warehouse/writer.js';
 import { nextVersion } from '../../warehouse/version.js';
 import { chTime, num } from '../helpers/compare.js';
@@ -62,8 +63,9 @@ describe('writes', () => {
     const w = new RowWriter(h.warehouse.client);
     const base = { source: 'order', run_id: 'r1', provider: 'strait', synced_at: '2026-11-20 00:00:00.000', version: nextVersion() };
     // Buffered run first, steps after: the flush still sends the run row last.
-    await w.add('run_versions', { ...base, workflow_id: 'w', status: 'succeeded', fingerprint: 'f', first_seen_at: base.synced_at, sync_id: 'x' });
-    await w.add('step_versions', { ...base, step_id: 's1', attempt: 'not a number' });
+    // Deliberately malformed rows: the types say what a row is, the test writes what it is not.
+    await w.add('run_versions', { ...base, workflow_id: 'w', status: 'succeeded', fingerprint: 'f', first_seen_at: base.synced_at, sync_id: 'x' } as unknown as RunRow);
+    await w.add('step_versions', { ...base, step_id: 's1', attempt: 'not a number' } as unknown as StepRow);
     await expect(w.flush()).rejects.toThrow(/step_versions/);
     const [c] = await h.query<any>(`SELECT count() c FROM run_versions WHERE source = 'order'`);
     expect(num(c.c)).toBe(0);

@@ -1,7 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter } from '../../http/client.js';
-import { nextNanosecond, fetchPage } from '../../http/paging.js';
+import { shiftTimestamp, paginate, type Page, type PageState } from '../../http/paging.js';
+import type { Paging } from '../../providers/types.js';
+
+const nextNanosecond = (ts: string) => shiftTimestamp(ts, 1n);
+
+/** One page through the shared paginator. */
+async function fetchPage(http: HttpClient, coll: { endpoint: string; path: string; items: string; paging: Paging }, _ctx: unknown, vars: Record<string, string>, state: PageState | undefined): Promise<Page> {
+  for await (const page of paginate(http, { ...coll, query: () => ({}) }, { vars, window: { since: 0, now: 0 }, start: state })) return page;
+  throw new Error('no page');
+}
 import { AuthError } from '../../http/errors.js';
 import { scrub, scrubText } from '../../core/redact.js';
 
@@ -51,7 +60,7 @@ describe('HTTP client', () => {
   it('gives up after maxRetries and says how often it tried', async () => {
     const s = await scripted(Array.from({ length: 5 }, () => ({ status: 500, body: 'boom' })));
     const err: any = await client(s.url, { maxRetries: 2 }).getJson("/x", {}, "GET /x").catch((e) => e);
-    expect(err.message).toMatch(/GET \/x: HTTP 500 \(gave up after 3 attempts\)/);
+    expect(err.message).toMatch(/GET \/x: HTTP 500.*\(gave up after 3 attempts\)/);
   });
 
   it('reads Retry-After as seconds or an HTTP date', () => {

@@ -1,3 +1,4 @@
+import { parseConfig } from '../../config/load.js';
 import { describe, expect, it } from 'vitest';
 import { normaliseStatus, isTerminal } from '../../core/status.js';
 import { computeDurations } from '../../core/durations.js';
@@ -19,7 +20,7 @@ describe('status mapping (Strait, per the contract table)', () => {
     ['exploded', 'unknown', false],
   ];
   it.each(cases)('%s → %s (terminal: %s)', (raw, normal, terminal) => {
-    const s = normaliseStatus(strait.runStatuses, raw);
+    const s = normaliseStatus(strait.bind(parseConfig({ sources: [{ name: 's', provider: 'strait', baseUrl: 'http://x', tokenEnv: 'T', options: { projectId: 'p' } }] }).sources[0]).runStatuses, raw);
     expect(s).toBe(normal);
     expect(isTerminal(s)).toBe(terminal);
   });

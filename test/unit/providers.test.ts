@@ -6,14 +6,23 @@ import { tracecat, stepsFromHistory } from '../../providers/tracecat.js';
 import { b3os, b3osEnvelope } from '../../providers/b3os.js';
 import { AuthError, EnvelopeError } from '../../http/errors.js';
 import { scrub, looksLikeCredential } from '../../core/redact.js';
-import { streamCollection } from '../../sync/engine.js';
 import { parseConfig } from '../../config/load.js';
 import { startHttpServer } from '../../server/app.js';
 import { inboxRoutes, parseRunIds } from '../../server/inbox.js';
-import type { ProviderDefinition } from '../../providers/types.js';
+import { isRejected, type BoundProvider, type FetchedRun, type Provider } from '../../providers/types.js';
+
+const OPTIONS: Record<string, Record<string, unknown>> = { dx: {}, anon: {}, tracecat: { workspaceId: 'w' }, b3os: {}, strait: { projectId: 'p' } };
+const bound = (p: Provider, options?: Record<string, unknown>): BoundProvider =>
+  p.bind(parseConfig({ sources: [{ name: 's', provider: p.name, baseUrl: 'http://x', tokenEnv: 'T', options: options ?? OPTIONS[p.name] }] }).sources[0]);
+/** A detail answer through the provider's own schema and flattening. */
+function detailBundle(p: BoundProvider, raw: unknown) {
+  const r = p.detail!.read(raw);
+  if (isRejected(r)) throw new Error(r.rejected);
+  return (r as FetchedRun).bundle();
+}
 
 // The contract's status table, written out per provider, plus an unknown word for each.
-const TABLE: [ProviderDefinition, [string, string, boolean][]][] = [
+const TABLE: [Provider, [string, string, boolean][]][] = [
   [dx, [['SUCCEEDED', 'succeeded', true], ['FAILED', 'failed', true], ['RUNNING', 'unknown', false], ['', 'unknown', false]]],
   [
     anon,
@@ -41,7 +50,7 @@ const TABLE: [ProviderDefinition, [string, string, boolean][]][] = [
 
 describe.each(TABLE)('status table of $name', (def, cases) => {
   it.each(cases)('%s → %s (terminal: %s)', (raw, normal, terminal) => {
-    const s = normaliseStatus(def.runStatuses, raw);
+    const s = normaliseStatus(bound(def).runStatuses, raw);
     expect(s).toBe(normal);
     expect(isTerminal(s)).toBe(terminal);
   });
@@ -54,40 +63,42 @@ describe('envelopes', () => {
     expect(() => dxEnvelope({ ok: false, error: 'not_authed' }, 200, 'e')).toThrow(/not_authed.*tokenEnv/);
     const transient = (() => { try { dxEnvelope({ ok: false, error: 'internal_error' }, 200, 'e'); } catch (e) { return e; } })();
     expect(transient).toBeInstanceOf(EnvelopeError);
-    expect((transient as EnvelopeError).retryable).toBe(true);
+    expect((transient as EnvelopeError).kind).toBe('transient');
     const fatal = (() => { try { dxEnvelope({ ok: false, error: 'not_found' }, 200, 'e'); } catch (e) { return e; } })();
-    expect((fatal as EnvelopeError).retryable).toBe(false);
+    expect((fatal as EnvelopeError).kind).toBe('not_found');
     expect(() => dxEnvelope({ workflow_run: {} }, 200, 'e')).toThrow(EnvelopeError);
   });
   it('B3OS: a non-200 code fails the answer', () => {
     expect(() => b3osEnvelope({ code: 200, data: {} }, 200, 'e')).not.toThrow();
     expect(() => b3osEnvelope({ code: 401, data: null, message: 'unauthorized' }, 200, 'e')).toThrow(AuthError);
     const e = (() => { try { b3osEnvelope({ code: 503, data: null }, 200, 'e'); } catch (x) { return x as EnvelopeError; } })();
-    expect(e?.retryable).toBe(true);
+    expect(e?.kind).toBe('transient');
     const bad = (() => { try { b3osEnvelope({ code: 400, data: null }, 200, 'e'); } catch (x) { return x as EnvelopeError; } })();
-    expect(bad?.retryable).toBe(false);
+    expect(bad?.kind).toBe('permanent');
   });
 });
 
 describe('B3OS stops below the window only when newest-first ordering is configured', () => {
-  const cfg = (options: Record<string, unknown>) =>
-    parseConfig({ sources: [{ name: 'b', provider: 'b3os', baseUrl: 'http://x', tokenEnv: 'T', options }] }).sources[0];
-  const item = { startedAt: '2026-01-01T00:00:00.000Z' };
-  it('default: no stop', () => expect(b3os.list![0].stopBelow!(item, cfg({}))).toBeNull());
-  it('newestFirst: stop on startedAt', () => expect(b3os.list![0].stopBelow!(item, cfg({ newestFirst: true }))).toBe(Date.parse(item.startedAt)));
+  const item = { id: 'r', workflowId: 'w', status: 'running', startedAt: '2026-01-01T00:00:00.000Z' };
+  const stopTime = (options: Record<string, unknown>) => {
+    const l = bound(b3os, options).readListItem(item, 'runs');
+    if (isRejected(l)) throw new Error(l.rejected);
+    return l.stopTime;
+  };
+  it('default: no stop', () => expect(stopTime({})).toBeNull());
+  it('newestFirst: stop on startedAt', () => expect(stopTime({ newestFirst: true })).toBe(Date.parse(item.startedAt)));
 });
 
 describe('Anon list paging comes from the source options', () => {
-  const source = (options: Record<string, unknown>) =>
-    parseConfig({ sources: [{ name: 'a', provider: 'anon', baseUrl: 'http://x/api/v2', tokenEnv: 'T', options }] }).sources[0];
+  const source = (options: Record<string, unknown>) => ({ streams: bound(anon, options).streams });
   it('defaults to the assumed cursor shape', () => {
-    const c = streamCollection(anon.list![0], source({}));
+    const c = source({}).streams[0].collection;
     expect(c.path).toBe('/workflow-runs');
     expect(c.items).toBe('data');
     expect(c.paging).toMatchObject({ style: 'cursor', cursorParam: 'cursor', nextCursor: 'nextCursor', limitParam: 'limit' });
   });
   it('takes offset paging with its own names', () => {
-    const c = streamCollection(anon.list![0], source({ list: { style: 'offset', path: '/runs', offsetParam: 'skip', limitParam: 'take', items: 'result.rows', hasMore: 'result.more' } }));
+    const c = source({ list: { style: 'offset', path: '/runs', offsetParam: 'skip', limitParam: 'take', items: 'result.rows', hasMore: 'result.more' } }).streams[0].collection;
     expect(c).toMatchObject({ path: '/runs', items: 'result.rows', paging: { style: 'offset', offsetParam: 'skip', limitParam: 'take', hasMore: 'result.more' } });
   });
   it('refuses unknown settings', () => {
@@ -163,22 +174,19 @@ describe('inbox endpoint', () => {
 });
 
 describe('field details from review', () => {
-  const src = (provider: string, options: Record<string, unknown> = {}) =>
-    parseConfig({ sources: [{ name: 's', provider, baseUrl: 'http://x', tokenEnv: 'T', options }] }).sources[0];
 
   it('B3OS: an empty-string time means "not yet" (its docs type times as plain strings)', () => {
     const item = { id: 'r1', workflowId: 'w', workflowVersion: 1, status: 'running', startedAt: '2026-11-20T10:00:00Z', finishedAt: '', triggerSource: 'api', triggeredBy: 'u', totalCu: 0, isSimulation: false, isDustTest: false, sourceRunId: '' };
-    const parsed = b3os.listItem!.safeParse(item);
-    expect(parsed.success).toBe(true);
-    const b = b3os.toBundle({ run: { ...item, executionState: {} }, children: {}, source: src('b3os') });
+    expect(isRejected(bound(b3os).readListItem(item, 'runs'))).toBe(false);
+    const b = detailBundle(bound(b3os), { ...item, executionState: {} });
     expect(b.run.finished_at).toBeNull();
     expect(b.run.retry_of_run_id).toBe('');
   });
 
   it("B3OS: a node's error is the run's error only when the run did not succeed", () => {
     const base = { id: 'r1', workflowId: 'w', workflowVersion: 1, startedAt: '2026-11-20T10:00:00Z', finishedAt: '2026-11-20T10:01:00Z', executionState: { a: { status: 'success', error: 'retried once: timeout' } } };
-    expect(b3os.toBundle({ run: { ...base, status: 'success' }, children: {}, source: src('b3os') }).run.error).toBe('');
-    expect(b3os.toBundle({ run: { ...base, status: 'failure' }, children: {}, source: src('b3os') }).run.error).toBe('retried once: timeout');
+    expect(detailBundle(bound(b3os), { ...base, status: 'success' }).run.error).toBe('');
+    expect(detailBundle(bound(b3os), { ...base, status: 'failure' }).run.error).toBe('retried once: timeout');
   });
 
   it('DX: only the scheme and host of the called URL are kept (webhook paths carry secrets)', () => {
@@ -187,7 +195,7 @@ describe('field details from review', () => {
       http_state: { request: { method: 'POST', url: 'https://hooks.slack.com/services/T000/B000/secretpart?x=1', headers: {} } },
       workflow: { identifier: 'w', name: 'W' }, events: [], links: [], data: {},
     };
-    const b = dx.toBundle({ run, children: {}, source: src('dx') });
+    const b = detailBundle(bound(dx), run);
     expect(b.run.attributes?.['http.url']).toBe('https://hooks.slack.com');
     expect(JSON.stringify(b.run)).not.toContain('secretpart');
     expect(JSON.stringify(b.raw)).not.toContain('secretpart');

@@ -1,0 +1,35 @@
+/**
+ * Bounds on one record, checked before anything walks it recursively (schema checks,
+ * scrubbing, serialisation): a record nested thousands of levels deep or megabytes
+ * large is quarantined with the reason instead of failing its page.
+ */
+export interface ItemLimits {
+  maxDepth: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_ITEM_LIMITS: ItemLimits = { maxDepth: 64, maxBytes: 5 * 1024 * 1024 };
+
+/** Why a value is over the limits, or null. Iterative, so depth itself cannot overflow the stack. */
+export function overLimits(value: unknown, limits: ItemLimits): string | null {
+  const stack: [unknown, number][] = [[value, 1]];
+  let bytes = 0;
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') bytes += v.length + 2;
+    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) bytes += 5;
+    else if (typeof v === 'object') {
+      if (depth > limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels (maxDepth)`;
+      bytes += 2;
+      if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1]);
+      else
+        for (const [k, x] of Object.entries(v)) {
+          bytes += k.length + 4;
+          stack.push([x, depth + 1]);
+        }
+    }
+    if (bytes > limits.maxBytes) return `larger than ${limits.maxBytes} bytes (maxItemBytes)`;
+  }
+  return null;
+}
+
