@@ -10,13 +10,14 @@ export function fingerprintOf(obj: Record<string, unknown>, fields: readonly str
 }
 
 /** A timestamp field: any RFC 3339 variant. Validated, kept as the provider's text. */
-export const tsRequired = z.string().refine((s) => {
+export const tsRequired = z.string().superRefine((s, ctx) => {
   try {
-    return parseTimestamp(s) !== null;
-  } catch {
-    return false;
+    if (parseTimestamp(s) === null) ctx.addIssue({ code: 'custom', message: 'empty, expected a timestamp' });
+  } catch (e) {
+    // The parser says what is wrong (month 13, year 0000); the path says which field.
+    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^timestamp: /, '') });
   }
-}, 'not a timestamp');
+});
 
 /** The same, where null, absent or an empty string (B3OS types its times as plain strings) means "not yet". */
 export const ts = z.union([tsRequired, z.literal('')]).nullish();

@@ -79,6 +79,7 @@ export class SourceSync {
   private readonly now: () => number;
   private counts: SyncCounts = zeroCounts();
   private readonly seen = new Set<string>();
+  private readonly rejected = new Set<string>();
   /** Runs this call wrote, with their change marker (a detail answer may bring another run than the one asked for). */
   private readonly written = new Map<string, string>();
   /** Runs written since the last check that they landed: id → version. */
@@ -98,7 +99,8 @@ export class SourceSync {
 
   async listing(since: number, start: ListingCursor | null, budget: Budget): Promise<ListingResult> {
     const streams = this.d.provider.streams;
-    const deadline = this.now() + budget.maxMs;
+    // Budgets are wall-clock time, whatever clock the data is judged by.
+    const deadline = Date.now() + budget.maxMs;
     const window = { since, now: this.now() };
     let cur: ListingCursor | null = start ?? (streams.length ? { stream: streams[0].name } : null);
     let pages = 0;
@@ -124,7 +126,7 @@ export class SourceSync {
         const parent = parents?.[pi];
         const vars: Record<string, string> = parent === undefined ? {} : { parent };
         const left = budget.maxPages - pages;
-        if (left <= 0 || this.now() >= deadline) return this.result({ stream: stream.name, parent, page: state });
+        if (left <= 0 || Date.now() >= deadline) return this.result({ stream: stream.name, parent, page: state });
         let next: PageState | null = null;
         let below = false;
         try {
@@ -205,6 +207,10 @@ export class SourceSync {
       }
       const listed = this.d.provider.readListItem(raw, stream.name);
       if (isRejected(listed)) {
+        // Overlapping pages list a bad record again: it is quarantined once per sync.
+        const said = `${keyOf(raw)} ${listed.rejected}`;
+        if (keyOf(raw) && this.rejected.has(said)) continue;
+        this.rejected.add(said);
         await this.quarantine('error', endpoint, keyOf(raw), listed.rejected, raw);
         continue;
       }
@@ -233,11 +239,11 @@ export class SourceSync {
   // ---- re-polling by id ----------------------------------------------------
 
   async repoll(after: string, budget: Budget): Promise<RepollResult> {
-    const deadline = this.now() + budget.maxMs;
+    const deadline = Date.now() + budget.maxMs;
     const settleSince = this.now() - parseDuration(this.d.source.settle);
     let cursor: string | null = after;
     for (let batches = 0; cursor !== null; batches++) {
-      if (batches >= budget.maxPages || this.now() >= deadline) break;
+      if (batches >= budget.maxPages || Date.now() >= deadline) break;
       const ids = await this.d.store.runsToRepoll({ settleSince, after: cursor, limit: 200 });
       if (ids.length === 0) {
         cursor = null;

@@ -94,7 +94,9 @@ describe('scrub: URLs in strings', () => {
     scrubEmails(long);
     expect(scrubText('?key=' + '.'.repeat(200_000) + 'x&y=1')).toBe(`?key=${R}&y=1`);
     scrubText('x://' + 'a'.repeat(200_000) + '&token=' + ':'.repeat(200_000));
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Linear work takes well under a second even on a loaded machine; a backtracking
+    // pattern takes minutes on inputs this size, so the bound leaves room for load.
+    expect(Date.now() - started).toBeLessThan(8000);
   });
 });
 

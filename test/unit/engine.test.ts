@@ -1,0 +1,267 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { strait } from '../../providers/strait.js';
+import { SourceSync, ShortfallError } from '../../sync/engine.js';
+import { sourceHttpClient } from '../../sync/source-http.js';
+import { DEFAULT_ITEM_LIMITS } from '../../sync/limits.js';
+import type { Logger } from '../../core/log.js';
+import { MemoryStore } from '../helpers/memory-store.js';
+import { scriptedApi, type Answer } from '../helpers/scripted-api.js';
+
+/**
+ * The engine against an in-memory store and a scripted API: its decisions without chDB
+ * or Temporal. The provider is the real Strait definition; only its API is scripted.
+ */
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+const NOW = Date.parse('2026-11-20T12:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+type Run = { id: string; workflow_id: string; status: string; created_at: string; finished_at?: string | null; started_at?: string | null };
+const run = (i: number, status = 'completed'): Run => ({
+  id: `run-${String(i).padStart(4, '0')}`,
+  workflow_id: 'wf',
+  status,
+  // Newest first: run 0 is the newest, one minute apart.
+  created_at: iso(NOW - 60_000 * (i + 1)),
+  started_at: iso(NOW - 60_000 * (i + 1)),
+  finished_at: status === 'completed' ? iso(NOW - 60_000 * i - 1000) : null,
+});
+
+/** Strait's list endpoint over `items` (raw values, so tests can slip anything in), paged by `< cursor`. */
+/** A record nested 10,000 levels deep, as text (no serialiser here could write it). */
+const DEEP = Symbol('deep');
+const DEEP_TEXT = JSON.stringify({ ...run(102), id: 'deep' }).replace(/}$/, `,"payload":${'['.repeat(10_000)}"x"${']'.repeat(10_000)}}`);
+
+function straitApi(items: unknown[], opts: { pageSize?: number; raw?: boolean; detail?: (id: string) => Answer; steps?: (id: string) => Answer } = {}) {
+  const created = (x: unknown) => (x === DEEP ? iso(NOW - 150_000) : typeof x === 'object' && x !== null && 'created_at' in x ? String((x as Run).created_at) : '');
+  return scriptedApi((path, q) => {
+    if (path === '/v1/workflow-runs') {
+      const cursor = q.get('cursor');
+      const limit = Number(q.get('limit') ?? 100);
+      // Items without a readable time come only on the first page.
+      const from = cursor ? items.filter((x) => Date.parse(created(x)) < Date.parse(cursor)) : items;
+      const page = from.slice(0, Math.min(limit, opts.pageSize ?? limit));
+      const body = { data: page, has_more: from.length > page.length, next_cursor: created(page[page.length - 1]) || null };
+      if (!opts.raw) return { json: body };
+      // Items written one by one, so the deep record goes in as text.
+      const data = page.map((x) => (x === DEEP ? DEEP_TEXT : JSON.stringify(x))).join(',');
+      return { text: `{"data":[${data}],"has_more":${body.has_more},"next_cursor":${JSON.stringify(body.next_cursor)}}` };
+    }
+    const steps = /^\/v1\/workflow-runs\/([^/]+)\/steps$/.exec(path);
+    if (steps) return opts.steps?.(decodeURIComponent(steps[1])) ?? { json: { data: [], has_more: false } };
+    const detail = /^\/v1\/workflow-runs\/([^/]+)$/.exec(path);
+    if (detail) return opts.detail?.(decodeURIComponent(detail[1])) ?? { status: 404, json: { error: 'not found' } };
+    return { status: 404, json: { error: path } };
+  });
+}
+
+let api: Awaited<ReturnType<typeof straitApi>> | null = null;
+afterEach(async () => {
+  await api?.close();
+  api = null;
+});
+
+function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}) {
+  const source = parseConfig({
+    sources: [{ name: 's', provider: 'strait', baseUrl: url, tokenEnv: 'T', settle: '0s', rateLimit: 1000, maxRetries: 2, timeout: '2s', options: { projectId: 'p' }, ...extra }],
+  }).sources[0];
+  const provider = strait.bind(source);
+  const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5 });
+  const beats: unknown[] = [];
+  const sync = new SourceSync({ store, source, provider, http, log: quiet, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
+  return { sync, http, beats };
+}
+
+const BUDGET = { maxPages: 1000, maxMs: 60_000 };
+const SINCE = NOW - 7 * 86_400_000;
+
+describe('engine: listing', () => {
+  it('pages to the end, lands every run once, and moves the watermark to the newest time', async () => {
+    const runs = Array.from({ length: 25 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 10 });
+    const store = new MemoryStore();
+    const { sync } = engine(api.url, store);
+    const out = await sync.listing(SINCE, null, BUDGET);
+    expect([...store.runs.keys()].sort()).toEqual(runs.map((r) => r.id).sort());
+    expect(out.counts.runs_new).toBe(25);
+    expect(out.cursor).toBeNull();
+    expect(out.newest).toBe(Date.parse(runs[0].created_at));
+    expect(out.oldestFailure).toBeNull();
+  });
+
+  it('a second listing with nothing changed fetches nothing and writes nothing', async () => {
+    const runs = Array.from({ length: 12 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 5 });
+    const store = new MemoryStore('first');
+    await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    const requests = api.log.length;
+    store.syncId = 'second';
+    const { sync } = engine(api.url, store);
+    const out = await sync.listing(SINCE, null, BUDGET);
+    expect(out.counts.runs_new + out.counts.runs_updated).toBe(0);
+    // Only list pages: no steps request for an unchanged, settled run.
+    expect(api.log.slice(requests).every((r) => r.path === '/v1/workflow-runs')).toBe(true);
+  });
+
+  it('a changed run is fetched again and counted as updated', async () => {
+    const runs = [run(0, 'running'), run(1)];
+    api = await straitApi(runs);
+    const store = new MemoryStore('first');
+    await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    runs[0] = { ...runs[0], status: 'completed', finished_at: iso(NOW) };
+    store.syncId = 'second';
+    const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    expect(out.counts.runs_updated).toBe(1);
+    expect(store.runs.get(runs[0].id)!.known.is_terminal).toBe(true);
+  });
+
+  it('stops when the budget is spent and resumes from the returned cursor without losing a run', async () => {
+    const runs = Array.from({ length: 30 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 10 });
+    const store = new MemoryStore();
+    const first = await engine(api.url, store).sync.listing(SINCE, null, { maxPages: 1, maxMs: 60_000 });
+    expect(first.cursor).toMatchObject({ stream: 'runs' });
+    expect(store.runs.size).toBe(10);
+    const rest = await engine(api.url, store).sync.listing(SINCE, first.cursor, BUDGET);
+    expect(rest.cursor).toBeNull();
+    expect(store.runs.size).toBe(30);
+  });
+
+  it('a listing stops below the window', async () => {
+    const runs = Array.from({ length: 20 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 5 });
+    const store = new MemoryStore();
+    // The window ends after run 7 (created 8 minutes before NOW).
+    await engine(api.url, store).sync.listing(NOW - 8 * 60_000, null, BUDGET);
+    expect(store.runs.size).toBeLessThan(20);
+    expect(store.runs.has(runs[7].id)).toBe(true);
+  });
+});
+
+describe('engine: bad records', () => {
+  it('one bad item never sinks its page: non-object, deeply nested, impossible dates are quarantined with the field named; paging goes on from the last valid item', async () => {
+    const good = Array.from({ length: 6 }, (_, i) => run(i));
+    const items: unknown[] = [
+      good[0],
+      { ...run(100), id: 'bad-month', created_at: '2026-13-45T99:00:00Z' },
+      good[1],
+      { ...run(101), id: 'year-zero', created_at: '0000-01-01T00:00:00Z' },
+      DEEP,
+      good[2],
+      // The last item of the page: not even an object.
+      [],
+    ];
+    api = await straitApi([...items, ...good.slice(3)], { pageSize: items.length, raw: true });
+    const store = new MemoryStore();
+    const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    expect([...store.runs.keys()].sort()).toEqual(good.map((r) => r.id).sort());
+    const errors = store.quarantined.filter((q) => q.severity === 'error');
+    expect(errors.map((q) => q.key).sort()).toEqual(['', '', 'bad-month', 'year-zero']);
+    expect(errors.find((q) => q.key === 'bad-month')!.reason).toMatch(/created_at: .*month 13 does not exist/);
+    expect(errors.find((q) => q.key === 'year-zero')!.reason).toMatch(/created_at: .*year 0000/);
+    expect(errors.some((q) => /nested deeper than 64 levels/.test(q.reason))).toBe(true);
+    expect(errors.some((q) => /expected object/i.test(q.reason))).toBe(true);
+    expect(out.counts.quarantined).toBe(4);
+  });
+
+  it('a time far in the future lands the run but does not move the watermark, and says so', async () => {
+    const future = { ...run(0), id: 'from-the-future', created_at: '2030-01-01T00:00:00Z' };
+    const runs = [future, run(1), run(2)];
+    api = await straitApi(runs);
+    const store = new MemoryStore();
+    const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    expect(store.runs.has('from-the-future')).toBe(true);
+    expect(out.newest).toBe(Date.parse(runs[1].created_at as string));
+    expect(store.quarantined.find((q) => q.key === 'from-the-future')?.reason).toMatch(/beyond now \+ 1d/);
+  });
+});
+
+describe('engine: failures that may pass', () => {
+  it('a cut-off body is retried, and the run lands', async () => {
+    const runs = [run(0), run(1)];
+    let cuts = 0;
+    api = await straitApi(runs, {
+      steps: () =>
+        cuts++ < 1
+          ? (_req, res) => {
+              res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
+              res.write('{"data": [ {"id": "st');
+              res.destroy();
+            }
+          : { json: { data: [], has_more: false } },
+    });
+    const store = new MemoryStore();
+    const { sync, http } = engine(api.url, store);
+    const out = await sync.listing(SINCE, null, BUDGET);
+    expect(store.runs.size).toBe(2);
+    expect(http.stats.retries).toBe(1);
+    expect(store.quarantined).toEqual([]);
+    expect(out.oldestFailure).toBeNull();
+  });
+
+  it('a run whose children keep failing holds the watermark below it and is not quarantined as an error', async () => {
+    const runs = [run(0), run(1), run(2)];
+    api = await straitApi(runs, { steps: (id) => (id === runs[1].id ? { status: 503, text: 'busy' } : { json: { data: [], has_more: false } }) });
+    const store = new MemoryStore();
+    const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    expect(store.runs.has(runs[1].id)).toBe(false);
+    expect(out.oldestFailure).toBe(Date.parse(runs[1].created_at));
+    // The watermark's candidate stays below the failed run: the next sync lists it again.
+    expect(out.newest).toBe(Date.parse(runs[2].created_at));
+    expect(out.counts.quarantined).toBe(0);
+    expect(out.counts.runs_failed).toBe(1);
+    expect(store.quarantined.find((q) => q.key === runs[1].id)).toMatchObject({ severity: 'warning' });
+  });
+
+  it('a page whose rows did not land fails the call instead of counting them', async () => {
+    const runs = [run(0), run(1)];
+    api = await straitApi(runs);
+    const store = new MemoryStore();
+    store.drop.add(runs[1].id);
+    await expect(engine(api.url, store).sync.listing(SINCE, null, BUDGET)).rejects.toThrow(ShortfallError);
+  });
+
+  it('a redirect to another origin is refused, naming both', async () => {
+    const other = await scriptedApi(() => ({ json: { data: [run(9)], has_more: false } }));
+    try {
+      api = await scriptedApi(() => ({ status: 301, headers: { location: `${other.url}/v1/workflow-runs` }, text: '' }));
+      const store = new MemoryStore();
+      const err = await engine(api.url, store).sync.listing(SINCE, null, BUDGET).catch((e: Error) => e);
+      expect(String(err)).toMatch(new RegExp(`redirect from ${api.url} to ${other.url} refused`));
+      expect(store.runs.size).toBe(0);
+      expect(other.log.length).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an answer over maxResponseBytes is refused with an error naming the endpoint', async () => {
+    api = await straitApi(Array.from({ length: 50 }, (_, i) => run(i)));
+    const store = new MemoryStore();
+    const err = await engine(api.url, store, { maxResponseBytes: 2048 }).sync.listing(SINCE, null, BUDGET).catch((e: Error) => e);
+    expect(String(err)).toMatch(/GET \/v1\/workflow-runs: answer of \d+ bytes or more is larger than the 2048-byte limit/);
+  });
+});
+
+describe('engine: re-polling by id', () => {
+  it('polls open runs by id until they finish; a run the provider no longer knows is let go once', async () => {
+    const open = run(0, 'running');
+    const forgotten = run(1, 'running');
+    api = await straitApi([open, forgotten]);
+    const store = new MemoryStore('first');
+    await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    await api.close();
+    const finished = { ...open, status: 'completed', finished_at: iso(NOW - 1000) };
+    api = await straitApi([], { detail: (id) => (id === open.id ? { json: finished } : { status: 404, json: { error: 'not found' } }) });
+    store.syncId = 'second';
+    const out = await engine(api.url, store).sync.repoll('', BUDGET);
+    expect(out.after).toBeNull();
+    expect(out.counts.runs_updated).toBe(1);
+    expect(store.runs.get(open.id)!.known.is_terminal).toBe(true);
+    expect(store.gone.has(forgotten.id)).toBe(true);
+    store.syncId = 'third';
+    const again = await engine(api.url, store).sync.repoll('', BUDGET);
+    expect(again.counts.runs_updated + again.counts.runs_polled).toBe(0);
+  });
+});
