@@ -7,12 +7,11 @@ import { AuthError, HttpError } from '../http/errors.js';
 import { SourceSync, type Budget, type Progress } from '../sync/engine.js';
 import { sourceHttpClient } from '../sync/source-http.js';
 import { ClickHouseStore } from '../warehouse/store.js';
-import { parseDuration, toCh } from '../core/time.js';
+import { parseDuration } from '../core/time.js';
 import { logger, registerSecret, knownSecrets } from '../core/log.js';
 import { scrubText } from '../core/redact.js';
 import { readState, writeState, writeSyncRecord } from '../warehouse/queries.js';
-import { nextVersion } from '../warehouse/version.js';
-import { addCounts, maxOrNull, minOrNull, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
+import { maxOrNull, mergeTally, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
 
 
 export interface SyncActivityDeps {
@@ -85,13 +84,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       // Details carry this attempt's figures merged with the earlier attempts', so that a
       // later retry still knows every count and every run that must hold the watermark.
       heartbeat: (d: Progress) => {
-        const merged: Record<string, unknown> = { ...d };
-        if (prior?.counts) merged.counts = addCounts(prior.counts, d.counts);
-        if (d.phase === 'list') {
-          merged.newest = maxOrNull(prior?.newest ?? null, d.newest);
-          merged.oldestFailure = minOrNull(prior?.oldestFailure ?? null, d.oldestFailure);
-        }
-        progress = merged;
+        progress = { ...d, ...mergeTally(prior, d) };
         ctx.heartbeat(progress);
       },
       pulse: () => ctx.heartbeat(progress),
@@ -128,15 +121,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const hb = priorProgress<{ phase?: string; cursor?: ListingCursor | null }>('list');
       const start = hb && hb.cursor !== undefined ? hb.cursor : input.cursor;
       if (hb) log.info('resuming listing from heartbeat', { source: source.name });
-      const merge = (out: ListingResult): ListingResult =>
-        hb
-          ? {
-              cursor: out.cursor,
-              counts: hb.counts ? addCounts(hb.counts, out.counts) : out.counts,
-              newest: maxOrNull(hb.newest ?? null, out.newest),
-              oldestFailure: minOrNull(hb.oldestFailure ?? null, out.oldestFailure),
-            }
-          : out;
+      const merge = (out: ListingResult): ListingResult => ({ cursor: out.cursor, ...mergeTally(hb, out) });
       try {
         if (hb && start === null) return merge({ cursor: null, counts: zeroCounts(), newest: null, oldestFailure: null });
         const sync = engine(source, input.syncId, hb);
@@ -158,7 +143,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         const sync = engine(source, input.syncId, hb);
         const out = await sync.repoll(after, budget);
         await sync.close();
-        return hb?.counts ? { ...out, counts: addCounts(hb.counts, out.counts) } : out;
+        return { after: out.after, counts: mergeTally(hb, out).counts };
       } catch (e) {
         classify(e, input.source);
       }

@@ -360,7 +360,7 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
     return !(v.finishedAt !== null && v.finishedAt < now - retentionMs);
   }
 
-  function baseJson(world: World, run: WorldRun, v: RunView, historyLength: number): TracecatExecution {
+  function baseJson(_world: World, run: WorldRun, v: RunView, historyLength: number): TracecatExecution {
     const m = run.meta as unknown as TcMeta;
     return {
       id: m.execId,

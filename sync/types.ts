@@ -33,6 +33,27 @@ export function addCounts(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
   return out;
 }
 
+/** What a sync has gathered so far: its counts and the two bounds of the next watermark. */
+export interface Tally {
+  counts: SyncCounts;
+  /** Newest item time seen (ms): the watermark candidate. */
+  newest: number | null;
+  /** Oldest item time whose run could not be fetched: the watermark must stay below it. */
+  oldestFailure: number | null;
+}
+
+/**
+ * The one way tallies combine, used by every layer that adds up a sync: an activity
+ * retry adding its earlier attempts' heartbeat, and the workflow adding activity calls.
+ */
+export function mergeTally(a: Partial<Tally> | undefined, b: Partial<Tally>): Tally {
+  return {
+    counts: addCounts(a?.counts ?? zeroCounts(), b.counts ?? {}),
+    newest: maxOrNull(a?.newest ?? null, b.newest ?? null),
+    oldestFailure: minOrNull(a?.oldestFailure ?? null, b.oldestFailure ?? null),
+  };
+}
+
 export const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 export const minOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
@@ -44,13 +65,8 @@ export interface ListingCursor {
 }
 
 /** What a listing activity call reports back. */
-export interface ListingResult {
+export interface ListingResult extends Tally {
   cursor: ListingCursor | null;
-  counts: SyncCounts;
-  /** Newest item time seen (ms): the watermark candidate. */
-  newest: number | null;
-  /** Oldest item time whose run could not be fetched: the watermark must stay below it. */
-  oldestFailure: number | null;
 }
 
 export interface RepollResult {

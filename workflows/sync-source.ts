@@ -1,6 +1,6 @@
 import { proxyActivities, workflowInfo, continueAsNew, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import type { SyncActivities } from '../activities/sync.js';
-import { addCounts, maxOrNull, minOrNull, zeroCounts, type ListingCursor, type SyncCounts } from '../sync/types.js';
+import { mergeTally, zeroCounts, type ListingCursor, type SyncCounts } from '../sync/types.js';
 
 // Paging activities heartbeat after every page; a lost worker is noticed within two minutes.
 const paging = proxyActivities<SyncActivities>({
@@ -84,11 +84,11 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
     while (p.phase !== 'done') {
       if (p.phase === 'list') {
         const r = await paging.listRuns({ source: input.source, syncId: p.syncId, since: p.since, cursor: p.cursor });
-        p = { ...p, counts: addCounts(p.counts, r.counts), newest: maxOrNull(p.newest, r.newest), oldestFailure: minOrNull(p.oldestFailure, r.oldestFailure), cursor: r.cursor };
+        p = { ...p, ...mergeTally(p, r), cursor: r.cursor };
         if (r.cursor === null) p.phase = 'repoll';
       } else {
         const r = await paging.repollRuns({ source: input.source, syncId: p.syncId, after: p.after });
-        p = { ...p, counts: addCounts(p.counts, r.counts) };
+        p = { ...p, counts: mergeTally(p, r).counts };
         if (r.after === null) p.phase = 'done';
         else p.after = r.after;
       }
