@@ -3,7 +3,7 @@ import type { Collection, Paging } from './types.js';
 import { defineProvider } from './define.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
-/** Anon v2. See shared providers.md § Anon v2. */
+/** Anon v2. See docs/providers.md § Anon v2. */
 
 const run = z
   .object({

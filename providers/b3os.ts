@@ -5,7 +5,7 @@ import type { EnvelopeCheck } from '../http/client.js';
 import { AuthError, EnvelopeError } from '../http/errors.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
-/** B3OS, REST `/v1` in a `{code, data, message, requestId}` envelope. See shared providers.md § B3OS. */
+/** B3OS, REST `/v1` in a `{code, data, message, requestId}` envelope. See docs/providers.md § B3OS. */
 
 const run = z
   .object({

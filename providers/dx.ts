@@ -7,7 +7,7 @@ import { scrub } from '../core/redact.js';
 import { attrs, bearer, fingerprintOf, str, t, ts } from './common.js';
 
 /**
- * DX Workflows (Slack-style RPC). See shared providers.md § DX. DX documents no way to
+ * DX Workflows (Slack-style RPC). See docs/providers.md § DX. DX documents no way to
  * list runs: a DX source has no listing; run ids arrive in the inbox (`runsync track`,
  * `POST /sources/{name}/runs`) and each sync polls them by id until they settle.
  */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineProvider } from './define.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
-/** Strait (open-source engine), REST `/v1`. See shared providers.md § Strait. */
+/** Strait (open-source engine), REST `/v1`. See docs/providers.md § Strait. */
 
 const run = z
   .object({

@@ -4,7 +4,7 @@ import { defineProvider } from './define.js';
 import type { EventRecord, RunBundle, StepRecord } from '../sync/records.js';
 import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
-/** Tracecat (open source, on Temporal). See shared providers.md § Tracecat. */
+/** Tracecat (open source, on Temporal). See docs/providers.md § Tracecat. */
 
 const execution = z
   .object({

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { EnvelopeCheck, Query } from '../http/client.js';
 import type { StatusMap } from '../core/status.js';
-import type { ProviderName, SourceConfig } from '../config/schema.js';
+import type { SourceConfig } from '../config/schema.js';
 import type { RunBundle } from '../sync/records.js';
 
 /**
@@ -94,7 +94,7 @@ export interface DetailSpec<O, D> {
  * C the children (name → item type). `defineProvider` infers them from the zod schemas.
  */
 export interface ProviderSpec<O, L, D, C extends Record<string, unknown>> {
-  name: ProviderName;
+  name: string;
   /** Provider-specific `options` of a source, validated with the rest of the config. */
   options: z.ZodType<O>;
   /** Request headers for a token. */
@@ -196,7 +196,7 @@ export interface BoundDetail {
 
 /** One source's provider: every hook typed inside, plain values outside. */
 export interface BoundProvider {
-  name: ProviderName;
+  name: string;
   runStatuses: StatusMap;
   stepStatuses: StatusMap;
   envelope?: EnvelopeCheck;
@@ -209,7 +209,7 @@ export interface BoundProvider {
 
 /** A provider as the registry holds it. */
 export interface Provider {
-  name: ProviderName;
+  name: string;
   options: z.ZodType;
   listable: boolean;
   bind: (source: SourceConfig) => BoundProvider;
