@@ -11,7 +11,7 @@ import { parseConfig } from '../../config/load.js';
 import type { RunsyncConfig } from '../../config/schema.js';
 import { createWorker, installTemporalRuntime } from '../../worker.js';
 import { select } from '../../warehouse/queries.js';
-import type { SyncResult } from '../../workflows/sync-source.js';
+import { syncSource, type SyncResult } from '../../workflows/sync-source.js';
 
 export interface Harness {
   config: RunsyncConfig;
@@ -48,11 +48,11 @@ export async function startHarness(opts: { sources: unknown[]; env: Record<strin
   const client = new Client({ connection });
 
   const execute = (source: string, input: { historyLimit?: number; workflowId?: string; full?: boolean } = {}) =>
-    client.workflow.execute('syncSource', {
+    client.workflow.execute(syncSource, {
       taskQueue,
       workflowId: input.workflowId ?? `test-sync-${source}-${randomUUID()}`,
       args: [{ source, historyLimit: input.historyLimit, full: input.full }],
-    }) as Promise<SyncResult>;
+    });
 
   return {
     config,
