@@ -1,9 +1,9 @@
 import { toCh } from '../core/time.js';
 import { computeDurations } from '../core/durations.js';
 import { isTerminal, normaliseStatus, type StatusMap } from '../core/status.js';
-import type { Insertable } from 'kysely';
+import type { Insertable, InsertType } from 'kysely';
 import type { EventRecord, LinkRecord, RunRecord, StepRecord } from '../sync/records.js';
-import type { RunsTable } from '../schema/tables.js';
+import type { EventsTable, LinksTable, QuarantineTable, RunsTable, StepsTable } from '../schema/tables.js';
 
 /**
  * A row of `run_versions`: the analyst-facing `runs` columns (schema/tables.ts) as they are
@@ -116,53 +116,14 @@ export function linkRow(runId: string, l: LinkRecord, ctx: RowContext): LinkRow 
 }
 
 type Ch = string;
-type NullableCh = string | null;
 
-export interface StepRow {
-  source: string;
-  run_id: string;
-  step_id: string;
-  provider: string;
-  step_ref: string;
-  attempt: number;
-  status: string;
-  provider_status: string;
-  is_terminal: number;
-  started_at: NullableCh;
-  finished_at: NullableCh;
-  duration_ms: number | null;
-  error: string;
-  attributes: Record<string, string>;
-  synced_at: Ch;
-  version: number;
-}
+/** A row as inserted: every column of the relation's type, with its insert type. */
+type Row<T> = { [K in keyof T]-?: InsertType<T[K]> };
 
-export interface EventRow {
-  source: string;
-  run_id: string;
-  event_id: string;
-  provider: string;
-  seq: number;
-  event_type: string;
-  occurred_at: NullableCh;
-  step_ref: string;
-  message: string;
-  data: string;
-  synced_at: Ch;
-  version: number;
-}
-
-export interface LinkRow {
-  source: string;
-  run_id: string;
-  url: string;
-  provider: string;
-  label: string;
-  icon: string;
-  added_at: NullableCh;
-  synced_at: Ch;
-  version: number;
-}
+export type StepRow = Row<StepsTable> & { version: number };
+export type EventRow = Row<EventsTable> & { version: number };
+export type LinkRow = Row<LinksTable> & { version: number };
+export type QuarantineRow = Row<QuarantineTable>;
 
 export interface RawRunRow {
   source: string;
@@ -189,14 +150,3 @@ export interface WorkflowNameRow {
   version: number;
 }
 
-export interface QuarantineRow {
-  source: string;
-  received_at: Ch;
-  provider: string;
-  sync_id: string;
-  endpoint: string;
-  record_key: string;
-  severity: 'error' | 'warning';
-  reason: string;
-  payload: string;
-}
