@@ -31,8 +31,11 @@ export const sourceSchema = z
     /** First sync reaches this far back; later syncs start from the watermark. */
     backfill: duration.default('30d'),
     pageSize: z.number().int().min(1).max(1000).optional(),
-    /** Requests per second this source may send (a provider's limit can be shared with other users). */
-    rateLimit: z.number().positive().default(10),
+    /**
+     * The most requests per second this source may send. The pace below it follows the
+     * provider (429s, Retry-After, X-RateLimit-*); sources sharing a token share one pace.
+     */
+    rateLimit: z.number().positive().default(100),
     /** Runs fetched at the same time within a page (each may take several requests). */
     concurrency: z.number().int().min(1).max(32).default(4),
     timeout: duration.default('30s'),

@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuthError, HttpError, kindOfStatus } from './errors.js';
+import { AuthError, EnvelopeError, HttpError, kindOfStatus } from './errors.js';
+import type { Pacer } from './pacer.js';
 import { scrubText } from '../core/redact.js';
 
 export interface HttpStats {
   apiCalls: number;
   retries: number;
   rateLimited: number;
+  /** Time spent waiting for the pace or a server's Retry-After (ms). */
+  waitedMs: number;
 }
 
 /** Checks a provider's envelope on every answer, HTTP 200 included; throws EnvelopeError/AuthError. */
@@ -18,7 +21,8 @@ export interface HttpClientOptions {
   secrets: string[];
   timeoutMs: number;
   maxRetries: number;
-  requestsPerSecond: number;
+  /** Paces requests (shared by the sources of one account); its ceiling is the source's rateLimit. */
+  pacer: Pacer;
   envelope?: EnvelopeCheck;
   /** Called while waiting out a backoff, so long waits keep the activity's heartbeat alive. */
   onWait?: (ms: number, reason: string) => void;
@@ -65,27 +69,6 @@ async function readCapped(res: Response, max: number, endpoint: string): Promise
 
 export type Query = Record<string, string | number | boolean | readonly (string | number)[] | undefined | null>;
 
-/** Token bucket: smooths requests to the configured rate, bursts of up to one second's worth. */
-class RateLimiter {
-  private tokens: number;
-  private last = Date.now();
-  constructor(private readonly perSecond: number) {
-    this.tokens = Math.max(1, perSecond);
-  }
-  async take(): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(Math.max(1, this.perSecond), this.tokens + ((now - this.last) / 1000) * this.perSecond);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000));
-    }
-  }
-}
-
 /** Seconds or an HTTP date, as RFC 9110 allows; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
@@ -125,12 +108,10 @@ const MAX_REDIRECTS = 5;
  * failures surfaced at once, redirects to another origin refused.
  */
 export class HttpClient {
-  readonly stats: HttpStats = { apiCalls: 0, retries: 0, rateLimited: 0 };
-  private readonly limiter: RateLimiter;
+  readonly stats: HttpStats = { apiCalls: 0, retries: 0, rateLimited: 0, waitedMs: 0 };
   private readonly random: () => number;
 
   constructor(private readonly opts: HttpClientOptions) {
-    this.limiter = new RateLimiter(opts.requestsPerSecond);
     this.random = opts.random ?? Math.random;
   }
 
@@ -146,13 +127,18 @@ export class HttpClient {
     for (let attempt = 0; ; attempt++) {
       this.opts.signal?.throwIfAborted();
       this.opts.beforeRequest?.();
-      await this.limiter.take();
+      this.stats.waitedMs += await this.opts.pacer.take(this.opts.signal);
       this.stats.apiCalls++;
       const began = Date.now();
       const answer = await this.attempt(url, endpoint);
       this.opts.onAttempt?.({ endpoint, attempt, status: answer.status, ms: Date.now() - began, bytes: answer.bytes, failure: answer.ok ? undefined : answer.error.message });
-      if (answer.ok) return answer.body;
+      if (answer.ok) {
+        this.opts.pacer.ok(answer.headers);
+        return answer.body;
+      }
       const e = answer.error;
+      if (answer.status === 429 || (e instanceof EnvelopeError && e.rateLimited)) this.opts.pacer.rateLimited(answer.retryAfter);
+      else if (answer.status > 0) this.opts.pacer.ok();
       if (e.kind !== 'transient' || attempt >= this.opts.maxRetries) {
         if (e.kind !== 'transient') throw e;
         throw new HttpError(`${e.message} (gave up after ${attempt + 1} attempts)`, e.status, endpoint, 'transient', e.body);
@@ -164,12 +150,14 @@ export class HttpClient {
         throw new HttpError(`${e.message}: the server asks to wait ${Math.round(answer.retryAfter / 1000)} s (Retry-After), longer than ${Math.round(maxRetryAfter / 1000)} s`, e.status, endpoint, 'transient', e.body);
       }
       // Retry-After is the server's word and is waited out in full; otherwise exponential backoff.
-      await this.wait(answer.retryAfter ?? this.backoff(attempt), e.message);
+      const pause = answer.retryAfter ?? this.backoff(attempt);
+      this.stats.waitedMs += pause;
+      await this.wait(pause, e.message);
     }
   }
 
   /** One request, redirects within the origin included; every failure comes back classified. */
-  private async attempt(url: string, endpoint: string): Promise<{ ok: true; body: unknown; status: number; bytes: number } | { ok: false; error: HttpError; status: number; bytes: number; retryAfter: number | null }> {
+  private async attempt(url: string, endpoint: string): Promise<{ ok: true; body: unknown; status: number; bytes: number; headers: Headers } | { ok: false; error: HttpError; status: number; bytes: number; retryAfter: number | null }> {
     const fail = (message: string, status: number, kind: HttpError['kind'], text = '', retryAfter: number | null = null) => ({
       ok: false as const,
       error: kind === 'auth' ? new AuthError(this.clean(message), status, endpoint, this.clean(text.slice(0, 500))) : new HttpError(this.clean(message), status, endpoint, kind, this.clean(text.slice(0, 500))),
@@ -213,7 +201,7 @@ export class HttpClient {
           if (e instanceof HttpError) return { ok: false, error: e, status, bytes: text.length, retryAfter };
           throw e;
         }
-        return { ok: true, body, status, bytes: text.length };
+        return { ok: true, body, status, bytes: text.length, headers: res.headers };
       }
       const kind = kindOfStatus(status);
       if (kind === 'auth') return fail(`${endpoint}: HTTP ${status}, the token was refused (check the source's tokenEnv and its scope): ${text.slice(0, 200)}`, status, kind, text);

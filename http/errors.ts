@@ -37,6 +37,8 @@ export class EnvelopeError extends HttpError {
     endpoint: string,
     readonly code: string,
     kind: FailureKind,
+    /** The envelope says the account's rate limit was hit (the pace slows down). */
+    readonly rateLimited = false,
   ) {
     super(message, status, endpoint, kind);
     this.name = 'EnvelopeError';

@@ -60,7 +60,7 @@ export const b3osEnvelope: EnvelopeCheck = (body, status, endpoint) => {
   if (code === 200) return;
   const msg = `${endpoint}: B3OS answered code ${String(b.code)}: ${str(b.message)}`;
   if (code === 401 || code === 403) throw new AuthError(`${msg} (check the source's tokenEnv and orgId)`, status, endpoint);
-  throw new EnvelopeError(msg, status, endpoint, String(b.code), code === 404 ? 'not_found' : code === 429 || code >= 500 || !Number.isFinite(code) ? 'transient' : 'permanent');
+  throw new EnvelopeError(msg, status, endpoint, String(b.code), code === 404 ? 'not_found' : code === 429 || code >= 500 || !Number.isFinite(code) ? 'transient' : 'permanent', code === 429);
 };
 
 const workflow = z.object({ id: z.string().min(1, 'workflow without id'), name: z.string().nullish() }).passthrough();

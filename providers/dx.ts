@@ -57,7 +57,7 @@ export const dxEnvelope: EnvelopeCheck = (body, status, endpoint) => {
   if (AUTH_ERRORS.has(error)) {
     throw new AuthError(`${endpoint}: DX refused the token (${error}): check the source's tokenEnv and that the token has the workflows:read scope`, status, endpoint);
   }
-  throw new EnvelopeError(`${endpoint}: DX answered ok:false (${error})`, status, endpoint, error, NOT_FOUND_ERRORS.has(error) ? 'not_found' : TRANSIENT_ERRORS.has(error) ? 'transient' : 'permanent');
+  throw new EnvelopeError(`${endpoint}: DX answered ok:false (${error})`, status, endpoint, error, NOT_FOUND_ERRORS.has(error) ? 'not_found' : TRANSIENT_ERRORS.has(error) ? 'transient' : 'permanent', /rate_?limit/.test(error));
 };
 
 const FINGERPRINT = ['status', 'completed_at', 'events', 'links'] as const;

@@ -1,6 +1,7 @@
 import type { SourceConfig } from '../config/schema.js';
 import type { BoundProvider } from '../providers/types.js';
 import { HttpClient, type HttpClientOptions } from '../http/client.js';
+import { accountPacer } from '../http/pacer.js';
 import { parseDuration } from '../core/time.js';
 
 /** The one way to build a source's HTTP client: its token, limits and the provider's envelope. */
@@ -11,7 +12,7 @@ export function sourceHttpClient(source: SourceConfig, provider: BoundProvider, 
     secrets: [token],
     timeoutMs: parseDuration(source.timeout),
     maxRetries: source.maxRetries,
-    requestsPerSecond: source.rateLimit,
+    pacer: accountPacer(source.baseUrl, token, source.rateLimit),
     maxResponseBytes: source.maxResponseBytes,
     envelope: provider.envelope,
     ...extra,
