@@ -72,7 +72,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       onAttempt: (a) => log.debug('request', { source: source.name, endpoint: a.endpoint, attempt: a.attempt, status: a.status, ms: a.ms, bytes: a.bytes, ...(a.failure ? { failure: a.failure } : {}) }),
     });
     return new SourceSync({
-      store: new ClickHouseStore(deps.client, { source: source.name, provider: source.provider, syncId }),
+      store: new ClickHouseStore(deps.client, { source: source.name, provider: source.provider, syncId, cursorColumn: bound.cursorColumn }),
       source,
       provider: bound,
       http,
@@ -134,14 +134,16 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     },
 
     /** Polls by id the runs that are open, recently finished, or waiting in the inbox. */
-    async repollRuns(input: { source: string; syncId: string; after: string }): Promise<RepollResult> {
+    async repollRuns(input: { source: string; syncId: string; after: string; listedFrom?: number | null }): Promise<RepollResult> {
       const source = sourceConfig(input.source);
       const hb = priorProgress<{ phase?: string; after?: string | null }>('repoll');
       const after = hb && typeof hb.after === 'string' ? hb.after : input.after;
       try {
         if (hb && hb.after === null) return { after: null, counts: hb.counts ?? zeroCounts() };
         const sync = engine(source, input.syncId, hb);
-        const out = await sync.repoll(after, budget);
+        // What this sync's listing covered (it ran to its end before the re-poll starts).
+        const listedSince = provider(source.provider).listable ? (input.listedFrom ?? null) : null;
+        const out = await sync.repoll(after, budget, listedSince);
         await sync.close();
         return { after: out.after, counts: mergeTally(hb, out).counts };
       } catch (e) {

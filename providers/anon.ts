@@ -96,6 +96,9 @@ export const anon = defineProvider({
   listItem,
   key: (item) => item.id,
   itemTime: (item) => t(item.createdAt),
+  cursorColumn: 'created_at',
+  // updatedAt moves with every change of the run.
+  listingShowsChanges: true,
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
     request: { endpoint: 'GET /workflow-runs/{id}', path: '/workflow-runs/{id}', items: '' },

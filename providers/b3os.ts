@@ -107,6 +107,7 @@ export const b3os = defineProvider({
   listItem: run,
   key: (item) => item.id,
   itemTime: (item) => t(item.startedAt),
+  cursorColumn: 'started_at',
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
     request: { endpoint: 'GET /v1/runs/{id}', path: '/v1/runs/{id}', items: 'data' },

@@ -81,6 +81,8 @@ function bind<O, L, D, C extends Record<string, unknown>>(spec: ProviderSpec<O, 
   const detail = spec.detail;
   return {
     name: spec.name,
+    cursorColumn: spec.cursorColumn ?? null,
+    listingShowsChanges: spec.listingShowsChanges ?? false,
     runStatuses: spec.runStatuses,
     stepStatuses: spec.stepStatuses ?? spec.runStatuses,
     envelope: spec.envelope,

@@ -96,6 +96,7 @@ export const strait = defineProvider({
   listItem: run,
   key: (item) => item.id,
   itemTime: (item) => t(item.created_at),
+  cursorColumn: 'created_at',
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
     request: { endpoint: 'GET /v1/workflow-runs/{id}', path: '/v1/workflow-runs/{id}', items: '' },

@@ -207,6 +207,9 @@ export const tracecat = defineProvider({
   key: (item) => tracecatKey(item.id, item.run_id),
   // The watermark follows close time, the time the closed stream filters on.
   itemTime: (item) => t(item.close_time),
+  cursorColumn: 'finished_at',
+  // Every event adds to history_length, part of the change marker.
+  listingShowsChanges: true,
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
   detail: {
     // Detail by id is the latest run of that id; the engine writes it under its own key.

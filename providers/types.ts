@@ -111,6 +111,14 @@ export interface ProviderSpec<O, L, D, C extends Record<string, unknown>> {
   key: (run: L | D) => string;
   /** The time the watermark follows (creation, start or close time), from a list item. */
   itemTime?: (item: L) => number | null;
+  /** The run column holding that time: runs at or after the window's start were seen by the listing. */
+  cursorColumn?: CursorColumn;
+  /**
+   * Any change to a run, its children included, changes its list entry's fingerprint
+   * (Tracecat's history length, Anon's updatedAt): a finished run listed unchanged is
+   * not fetched again, even while it settles.
+   */
+  listingShowsChanges?: boolean;
   /** A change marker comparable between a list item and a detail answer. */
   fingerprint: (run: L | D) => string;
 
@@ -197,6 +205,8 @@ export interface BoundDetail {
 /** One source's provider: every hook typed inside, plain values outside. */
 export interface BoundProvider {
   name: string;
+  cursorColumn: CursorColumn | null;
+  listingShowsChanges: boolean;
   runStatuses: StatusMap;
   stepStatuses: StatusMap;
   envelope?: EnvelopeCheck;
@@ -214,5 +224,7 @@ export interface Provider {
   listable: boolean;
   bind: (source: SourceConfig) => BoundProvider;
 }
+
+export type CursorColumn = 'created_at' | 'started_at' | 'finished_at';
 
 export const isRejected = (x: object): x is Rejected => 'rejected' in x;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SourceConfig } from '../config/schema.js';
 import { isRejected, type BoundProvider, type BoundStream, type FetchedRun, type ListedRun } from '../providers/types.js';
 import type { HttpClient } from '../http/client.js';
@@ -8,7 +9,7 @@ import { parseDuration } from '../core/time.js';
 import type { Logger } from '../core/log.js';
 import { overLimits, type ItemLimits } from './limits.js';
 import type { KnownRun, SyncStore } from './store.js';
-import { zeroCounts, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from './types.js';
+import { zeroCounts, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts, type Tally } from './types.js';
 import type { RunBundle } from './records.js';
 
 /** A record that can never pass as it is (schema, flattening): quarantined with the reason, the sync goes on. */
@@ -53,7 +54,7 @@ export interface EngineDeps {
 }
 
 /** What a heartbeat carries: where the call stands and what it counted, never rows. */
-export type Progress = { phase: 'list'; cursor: ListingCursor | null; counts: SyncCounts; newest: number | null; oldestFailure: number | null } | { phase: 'repoll'; after: string | null; counts: SyncCounts };
+export type Progress = ({ phase: 'list'; cursor: ListingCursor | null } & Tally) | { phase: 'repoll'; after: string | null; counts: SyncCounts };
 
 export interface Budget {
   maxPages: number;
@@ -85,6 +86,8 @@ export class SourceSync {
   /** Runs written since the last check that they landed: id → version. */
   private unconfirmed = new Map<string, number>();
   private newest: number | null = null;
+  private oldestListed: number | null = null;
+  private gaps = 0;
   private oldestFailure: number | null = null;
 
   constructor(private readonly d: EngineDeps) {
@@ -140,7 +143,7 @@ export class SourceSync {
             state = next ?? undefined;
             if (below) break;
             // The cursor moves on only after this page's rows are written and checked.
-            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure });
+            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), ...this.tally() });
           }
         } catch (e) {
           if (!parent || !(e instanceof HttpError) || e.kind === 'auth' || this.d.signal?.aborted) throw e;
@@ -148,6 +151,7 @@ export class SourceSync {
           // watermark stays where it was so its runs are listed again next time.
           await this.quarantine('error', stream.collection.endpoint, parent, `runs of ${parent} could not be listed: ${(e as Error).message}`, null);
           this.holdWatermark(since);
+          this.gaps++;
           next = null;
         }
         if (next && !below) return this.result({ stream: stream.name, parent, page: next }); // budget spent mid-collection
@@ -161,7 +165,11 @@ export class SourceSync {
   }
 
   private result(cursor: ListingCursor | null): ListingResult {
-    return { cursor, counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure };
+    return { cursor, ...this.tally() };
+  }
+
+  private tally(): Tally {
+    return { counts: this.snapshot(), newest: this.newest, oldestFailure: this.oldestFailure, oldestListed: this.oldestListed, gaps: this.gaps };
   }
 
   private nextStream(at: number): ListingCursor | null {
@@ -215,6 +223,7 @@ export class SourceSync {
         continue;
       }
       if (listed.stopTime !== null && listed.stopTime < since) below = true;
+      if (listed.time !== null) this.oldestListed = this.oldestListed === null ? listed.time : Math.min(this.oldestListed, listed.time);
       if (listed.time !== null && listed.time > latest) {
         // A time in the future would carry the watermark past every run to come.
         await this.quarantine('warning', endpoint, listed.key, `run ${listed.key}: its time ${new Date(listed.time).toISOString()} lies beyond now + ${this.d.source.futureTolerance} (futureTolerance); it does not move the watermark`, null);
@@ -226,7 +235,8 @@ export class SourceSync {
     }
     const known = await this.d.store.knownRuns(valid.map((v) => v.key));
     const settleSince = this.now() - parseDuration(this.d.source.settle);
-    const todo = valid.filter((v) => this.written.get(v.key) !== v.fingerprint && needsFetch(v.fingerprint, known.get(v.key), settleSince));
+    const showsChanges = this.d.provider.listingShowsChanges;
+    const todo = valid.filter((v) => this.written.get(v.key) !== v.fingerprint && needsFetch(v.fingerprint, known.get(v.key), settleSince, showsChanges));
     await mapLimit(todo, this.d.source.concurrency, async (v) => {
       const outcome = await this.syncRun(v.key, v, known.get(v.key), endpoint);
       if (outcome === 'transient' && v.time !== null) this.holdWatermark(v.time);
@@ -238,13 +248,14 @@ export class SourceSync {
 
   // ---- re-polling by id ----------------------------------------------------
 
-  async repoll(after: string, budget: Budget): Promise<RepollResult> {
+  /** `listedSince`: every run whose cursor time is at or after it was seen by this sync's listing (null: none can be assumed). */
+  async repoll(after: string, budget: Budget, listedSince: number | null = null): Promise<RepollResult> {
     const deadline = Date.now() + budget.maxMs;
     const settleSince = this.now() - parseDuration(this.d.source.settle);
     let cursor: string | null = after;
     for (let batches = 0; cursor !== null; batches++) {
       if (batches >= budget.maxPages || Date.now() >= deadline) break;
-      const ids = await this.d.store.runsToRepoll({ settleSince, after: cursor, limit: 200 });
+      const ids = await this.d.store.runsToRepoll({ settleSince, listedSince, after: cursor, limit: 200 });
       if (ids.length === 0) {
         cursor = null;
         break;
@@ -386,10 +397,16 @@ export class SourceSync {
       raw: opts.keepRaw ? null : this.cleanValue(b.raw),
     };
     const p = this.d.provider;
-    const { version, warnings } = await this.d.store.writeRun({ bundle, fingerprint, known: sameRun, statuses: { run: p.runStatuses, step: p.stepStatuses }, keepRaw: !!opts.keepRaw });
-    this.unconfirmed.set(runId, version);
+    const contentHash = hashOf(bundle);
     const again = this.written.has(runId);
     this.written.set(runId, fingerprint);
+    // Fetched again with nothing changed: nothing to write.
+    if (sameRun && sameRun.fingerprint === fingerprint && sameRun.content_hash === contentHash) {
+      this.counts.runs_polled++;
+      return;
+    }
+    const { version, warnings } = await this.d.store.writeRun({ bundle, fingerprint, contentHash, known: sameRun, statuses: { run: p.runStatuses, step: p.stepStatuses }, keepRaw: !!opts.keepRaw });
+    this.unconfirmed.set(runId, version);
     if (again) this.counts.runs_polled++;
     else if (!sameRun) this.counts.runs_new++;
     else if (sameRun.fingerprint !== fingerprint) this.counts.runs_updated++;
@@ -446,10 +463,19 @@ function keyOf(raw: unknown): string {
   return typeof id === 'string' || typeof id === 'number' ? String(id) : '';
 }
 
-/** New, changed, still open, or finished recently enough that it may still change. */
-export function needsFetch(fingerprint: string, known: KnownRun | undefined, settleSince: number): boolean {
+/**
+ * Whether a listed run is fetched: new or changed; and, where a change need not show in
+ * the list entry, still open or finished recently enough that it may still change.
+ */
+export function needsFetch(fingerprint: string, known: KnownRun | undefined, settleSince: number, listingShowsChanges = false): boolean {
   if (!known) return true;
   if (known.fingerprint !== fingerprint) return true;
+  if (listingShowsChanges) return false;
   if (!known.is_terminal) return true;
   return known.finished_at !== null && known.finished_at >= settleSince;
+}
+
+/** What a run's rows say, as one hash (raw answers left out: they are kept, not compared). */
+function hashOf(b: RunBundle): string {
+  return createHash('sha1').update(JSON.stringify([b.run, b.steps ?? [], b.events ?? [], b.links ?? []])).digest('hex');
 }

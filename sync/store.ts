@@ -10,12 +10,15 @@ export interface KnownRun {
   first_seen_at: number;
   /** The stored row's version: a new one must be higher, whatever this machine's clock says. */
   version: number;
+  /** Hash of what the stored rows say ('' when unknown): an identical fetch is not written again. */
+  content_hash: string;
 }
 
 /** One run to write: its records (already cleaned of secrets) and what the warehouse knew of it. */
 export interface RunWrite {
   bundle: RunBundle;
   fingerprint: string;
+  contentHash: string;
   known: KnownRun | undefined;
   statuses: { run: StatusMap; step: StatusMap };
   /** Keep the raw answer already stored (the run was written from a summary). */
@@ -37,8 +40,12 @@ export interface QuarantineRecord {
  */
 export interface SyncStore {
   knownRuns(ids: string[]): Promise<Map<string, KnownRun>>;
-  /** Runs to poll by id (open, settling, or handed in through the inbox), in id order after `after`. */
-  runsToRepoll(q: { settleSince: number; after: string; limit: number }): Promise<string[]>;
+  /**
+   * Runs to poll by id, in id order after `after`: open or still settling, not written by
+   * this sync and not seen by its listing (their cursor column before `listedSince`), and
+   * ids handed in through the inbox.
+   */
+  runsToRepoll(q: { settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]>;
   /**
    * Queues a run's rows as one unit (run row last) and returns the version they carry and
    * the negative durations found while building them.

@@ -40,6 +40,10 @@ export interface Tally {
   newest: number | null;
   /** Oldest item time whose run could not be fetched: the watermark must stay below it. */
   oldestFailure: number | null;
+  /** Oldest item time the listing saw: every run at or after it was listed (unless there were gaps). */
+  oldestListed?: number | null;
+  /** Listings that failed part-way (a parent's): the listing did not see everything after `oldestListed`. */
+  gaps?: number;
 }
 
 /**
@@ -51,6 +55,8 @@ export function mergeTally(a: Partial<Tally> | undefined, b: Partial<Tally>): Ta
     counts: addCounts(a?.counts ?? zeroCounts(), b.counts ?? {}),
     newest: maxOrNull(a?.newest ?? null, b.newest ?? null),
     oldestFailure: minOrNull(a?.oldestFailure ?? null, b.oldestFailure ?? null),
+    oldestListed: minOrNull(a?.oldestListed ?? null, b.oldestListed ?? null),
+    gaps: (a?.gaps ?? 0) + (b.gaps ?? 0),
   };
 }
 

@@ -2,34 +2,15 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { fromCh, toCh } from '../core/time.js';
 import { nextVersion } from './version.js';
 import type { SyncCounts } from '../sync/types.js';
+import type { CursorColumn } from '../providers/types.js';
+
+/** The run columns a cursor may follow, spelled out so no other text reaches the SQL. */
+const CURSOR_COLUMNS: Record<CursorColumn, string> = { created_at: 'created_at', started_at: 'started_at', finished_at: 'finished_at' };
 
 /** Small typed helper: a parameterised SELECT returning JSON rows. */
 export async function select<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   return rs.json<T>();
-}
-
-export interface KnownRun {
-  run_id: string;
-  fingerprint: string;
-  is_terminal: number;
-  finished_at: string | null;
-  first_seen_at: string;
-  /** The stored row's version: a new one must be higher, whatever this machine's clock says. */
-  version: number;
-}
-
-/** What the warehouse already holds for these runs: decides which need fetching. */
-export async function knownRuns(client: ClickHouseClient, source: string, ids: string[]): Promise<Map<string, KnownRun>> {
-  if (ids.length === 0) return new Map();
-  const rows = await select<KnownRun>(
-    client,
-    `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at, version FROM run_versions FINAL
-     WHERE source = {source:String} AND run_id IN {ids:Array(String)}`,
-    { source, ids },
-  );
-  // 64-bit integers arrive as text over HTTP.
-  return new Map(rows.map((r) => [r.run_id, { ...r, version: Number(r.version) }]));
 }
 
 /**
@@ -39,8 +20,10 @@ export async function knownRuns(client: ClickHouseClient, source: string, ids: s
  */
 export async function runsToRepoll(
   client: ClickHouseClient,
-  p: { source: string; syncId: string; settleSince: number; after: string; limit: number },
+  p: { source: string; syncId: string; settleSince: number; listedSince: number | null; cursorColumn: CursorColumn | null; after: string; limit: number },
 ): Promise<string[]> {
+  // Runs this sync's listing already saw (and fetched if they needed it) are not asked for again.
+  const listed = p.listedSince !== null && p.cursorColumn ? `AND NOT (r.${CURSOR_COLUMNS[p.cursorColumn]} >= {listedSince:DateTime64(3, 'UTC')})` : '';
   const rows = await select<{ run_id: string }>(
     client,
     `SELECT run_id FROM (
@@ -50,6 +33,7 @@ export async function runsToRepoll(
        WHERE r.source = {source:String} AND r.sync_id != {syncId:String}
          AND (r.is_terminal = 0 OR r.finished_at >= {settleSince:DateTime64(3, 'UTC')})
          AND g.gone_at < r.synced_at
+         ${listed}
        UNION DISTINCT
        SELECT run_id FROM inbox FINAL
        WHERE source = {source:String}
@@ -59,7 +43,7 @@ export async function runsToRepoll(
      WHERE run_id > {after:String}
      ORDER BY run_id
      LIMIT {limit:UInt32}`,
-    { source: p.source, syncId: p.syncId, settleSince: toCh(p.settleSince), after: p.after, limit: p.limit },
+    { source: p.source, syncId: p.syncId, settleSince: toCh(p.settleSince), listedSince: toCh(p.listedSince), after: p.after, limit: p.limit },
   );
   return rows.map((r) => r.run_id);
 }

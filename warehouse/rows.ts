@@ -9,7 +9,7 @@ import type { EventsTable, LinksTable, QuarantineTable, RunsTable, StepsTable } 
  * A row of `run_versions`: the analyst-facing `runs` columns (schema/tables.ts) as they are
  * inserted (times as ClickHouse text), plus the version.
  */
-export type RunRow = Insertable<RunsTable> & { version: number };
+export type RunRow = Insertable<RunsTable> & { version: number; content_hash: string };
 
 export interface RowContext {
   source: string;
@@ -19,7 +19,7 @@ export interface RowContext {
   version: number;
 }
 
-export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, fingerprint: string, firstSeen: number | null): { row: RunRow; warnings: string[] } {
+export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, fingerprint: string, firstSeen: number | null, contentHash = ''): { row: RunRow; warnings: string[] } {
   const status = normaliseStatus(statuses, r.provider_status);
   const d = computeDurations(r.created_at, r.started_at, r.finished_at);
   return {
@@ -49,6 +49,7 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
       is_test: r.is_test ? 1 : 0,
       attributes: r.attributes ?? {},
       fingerprint,
+      content_hash: contentHash,
       first_seen_at: toCh(firstSeen ?? ctx.now),
       synced_at: toCh(ctx.now),
       sync_id: ctx.syncId,

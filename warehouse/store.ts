@@ -5,6 +5,7 @@ import { eventRow, linkRow, runRow, stepRow, type RowContext } from './rows.js';
 import { RowWriter, type Unit } from './writer.js';
 import { runsToRepoll, select } from './queries.js';
 import { nextVersion } from './version.js';
+import type { CursorColumn } from '../providers/types.js';
 
 /** The sync's store on ClickHouse (chDB or a server): reads with queries, writes through one RowWriter. */
 export class ClickHouseStore implements SyncStore {
@@ -12,7 +13,7 @@ export class ClickHouseStore implements SyncStore {
 
   constructor(
     private readonly client: ClickHouseClient,
-    private readonly ctx: { source: string; provider: string; syncId: string; now?: () => number },
+    private readonly ctx: { source: string; provider: string; syncId: string; cursorColumn?: CursorColumn | null; now?: () => number },
   ) {
     this.writer = new RowWriter(client);
   }
@@ -27,9 +28,9 @@ export class ClickHouseStore implements SyncStore {
 
   async knownRuns(ids: string[]): Promise<Map<string, KnownRun>> {
     if (ids.length === 0) return new Map();
-    const rows = await select<{ run_id: string; fingerprint: string; is_terminal: number; finished_at: string | null; first_seen_at: string; version: number | string }>(
+    const rows = await select<{ run_id: string; fingerprint: string; is_terminal: number; finished_at: string | null; first_seen_at: string; version: number | string; content_hash: string }>(
       this.client,
-      `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at, version FROM run_versions FINAL
+      `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at, version, content_hash FROM run_versions FINAL
        WHERE source = {source:String} AND run_id IN {ids:Array(String)}`,
       { source: this.ctx.source, ids },
     );
@@ -37,13 +38,13 @@ export class ClickHouseStore implements SyncStore {
     return new Map(
       rows.map((r) => [
         r.run_id,
-        { run_id: r.run_id, fingerprint: r.fingerprint, is_terminal: Number(r.is_terminal) === 1, finished_at: fromCh(r.finished_at), first_seen_at: fromCh(r.first_seen_at) ?? this.now(), version: Number(r.version) },
+        { run_id: r.run_id, fingerprint: r.fingerprint, is_terminal: Number(r.is_terminal) === 1, finished_at: fromCh(r.finished_at), first_seen_at: fromCh(r.first_seen_at) ?? this.now(), version: Number(r.version), content_hash: r.content_hash },
       ]),
     );
   }
 
-  runsToRepoll(q: { settleSince: number; after: string; limit: number }): Promise<string[]> {
-    return runsToRepoll(this.client, { source: this.ctx.source, syncId: this.ctx.syncId, ...q });
+  runsToRepoll(q: { settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
+    return runsToRepoll(this.client, { source: this.ctx.source, syncId: this.ctx.syncId, cursorColumn: this.ctx.cursorColumn ?? null, ...q });
   }
 
   async writeRun(w: RunWrite): Promise<{ version: number; warnings: string[] }> {
@@ -53,7 +54,7 @@ export class ClickHouseStore implements SyncStore {
     // Above the stored version even when another worker's clock ran ahead of this one's.
     const version = Math.max(nextVersion(), (known?.version ?? 0) + 1);
     const ctx: RowContext = { source: this.ctx.source, provider: this.ctx.provider, syncId: this.ctx.syncId, now, version };
-    const run = runRow(w.bundle.run, w.statuses.run, ctx, w.fingerprint, known ? known.first_seen_at : null);
+    const run = runRow(w.bundle.run, w.statuses.run, ctx, w.fingerprint, known ? known.first_seen_at : null, w.contentHash);
     const steps = (w.bundle.steps ?? []).map((s) => stepRow(runId, s, w.statuses.step, ctx));
     const unit: Unit = {
       step_versions: steps.map((s) => s.row),

@@ -31,6 +31,8 @@ export interface SyncProgress {
   counts: SyncCounts;
   newest: number | null;
   oldestFailure: number | null;
+  oldestListed?: number | null;
+  gaps?: number;
 }
 
 export interface SyncInput {
@@ -87,7 +89,9 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
         p = { ...p, ...mergeTally(p, r), cursor: r.cursor };
         if (r.cursor === null) p.phase = 'repoll';
       } else {
-        const r = await paging.repollRuns({ source: input.source, syncId: p.syncId, after: p.after });
+        // Runs the listing saw are not polled again (unless part of it failed).
+        const listedFrom = p.gaps ? null : (p.oldestListed ?? null);
+        const r = await paging.repollRuns({ source: input.source, syncId: p.syncId, after: p.after, listedFrom });
         p = { ...p, counts: mergeTally(p, r).counts };
         if (r.after === null) p.phase = 'done';
         else p.after = r.after;

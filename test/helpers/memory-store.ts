@@ -29,7 +29,7 @@ export class MemoryStore implements SyncStore {
     return out;
   }
 
-  async runsToRepoll(q: { settleSince: number; after: string; limit: number }): Promise<string[]> {
+  async runsToRepoll(q: { settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
     const ids = new Set<string>();
     for (const [id, r] of this.runs) {
       if (r.syncId === this.syncId || this.gone.has(id)) continue;
@@ -48,7 +48,7 @@ export class MemoryStore implements SyncStore {
     this.runs.set(id, {
       bundle: w.bundle,
       syncId: this.syncId,
-      known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version },
+      known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version, content_hash: w.contentHash },
     });
     this.rowsWritten += 1 + (w.bundle.steps?.length ?? 0) + (w.bundle.events?.length ?? 0) + (w.bundle.links?.length ?? 0);
     return { version, warnings: [] };

@@ -116,6 +116,8 @@ describe('Strait through Temporal into ClickHouse', () => {
     const res = await h.sync(SOURCE);
     expect(res.counts.runs_new).toBe(0);
     expect(res.counts.runs_updated).toBe(0);
+    // Nothing changed: no row is written again.
+    expect(res.counts.rows_written).toBe(0);
     // One list page reaches below the window; open runs are re-read (their steps); nothing else.
     expect(listCalls().length).toBe(1);
     expect(stepCalls().length).toBe(open.length);
