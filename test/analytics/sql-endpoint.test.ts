@@ -222,7 +222,6 @@ describe('refusals', () => {
     expect(await ok('SELECT arrayMap(x -> x + 1, [1, 2])')).toBe('[2,3]\n');
     expect(await ok("SELECT 'file(' AS s, formatQuery('SELECT file(1)') AS q")).toBe("file(\tSELECT file(1)\n");
     expect(await ok('SELECT count() FROM numbers(10) AS n JOIN view(SELECT 1 AS k) AS v ON 1')).toBe('10\n');
-    expect(await ok('SELECT 1 SETTINGS max_execution_time = 60')).toBe('1\n');
     expect(await ok('SHOW TABLES')).toMatch(/^runs$/m);
     expect(await ok("SHOW COLUMNS FROM runs WHERE field LIKE 'run_%' LIMIT 1")).toMatch(/^run_id\t/);
     expect(await ok('DESCRIBE runs')).toMatch(/^source\t/m);
