@@ -238,6 +238,9 @@ function engineError(e: unknown, what: string): Error {
   return /^Code: \d+\./.test(msg) ? new Error(msg) : refuse(`${what} could not be checked (${msg})`);
 }
 
+/** EXPLAIN AST prints an aliased name as `name (alias a)`. */
+const unaliased = (name: string) => name.replace(/ \(alias .*\)$/s, '');
+
 const SELECT_ROOT = /^(SelectWithUnionQuery|SelectIntersectExceptQuery)\b/;
 
 /** Refuses what the endpoint does not run; returns what the AST says about the output format. */
@@ -293,7 +296,7 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
     }
     const t = /^(TableIdentifier|Identifier) (.+)$/.exec(n.name);
     if (t) {
-      const parts = t[2].split('.');
+      const parts = unaliased(t[2]).split('.');
       // A bare name is a table in FROM, and as the right side of IN (`x IN processes`).
       const asTable = t[1] === 'TableIdentifier' || /^Function (global)?(not)?(null)?in(ignoreset)?$/i.test(n.parent?.parent?.name ?? '');
       const table = parts.length === 2 && parts[0] === 'system' ? parts[1] : parts.length === 1 && asTable && database === 'system' ? parts[0] : null;
@@ -311,7 +314,7 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
   const withPaths = [...systemTables].filter((t) => SYSTEM_TABLES_WITH_PATHS.has(t));
   if (withPaths.length) {
     for (const n of ast) {
-      const col = /^Identifier (?:.*\.)?([^.]+)$/.exec(n.name)?.[1];
+      const col = /^Identifier (.+)$/.exec(n.name)?.[1] && unaliased(n.name.slice('Identifier '.length)).split('.').pop();
       if (col && SYSTEM_PATH_COLUMNS.has(col)) throw refuse(`column ${col} holds the server's file paths and is refused by runsync's SQL endpoint`);
       if (/^(Asterisk|QualifiedAsterisk|ColumnsRegexpMatcher|ColumnsListMatcher|QualifiedColumns)/.test(n.name)) {
         throw refuse(`* on system.${withPaths[0]} would read the server's file paths (${[...SYSTEM_PATH_COLUMNS].join(', ')}): name the columns you need`);
