@@ -1,12 +1,13 @@
 /**
  * Admission and fair sharing for the SQL endpoint's queries.
  *
- * Two lanes share the read-only connections. Every query starts in the short lane; one
- * still running after `shortMs` moves to the long lane if a long slot is free, else it is
- * cancelled and queued there (a restart costs at most `shortMs`). The shape of a query
- * (its AST with literals left out) that had to move is remembered for a while, so the
- * next ones of that shape go straight to the long lane. Short queries (`SELECT 1`, a
- * dashboard's lookups) so never wait behind slow ones, and slow ones share the long slots.
+ * Two lanes, each with connections of its own. Every query starts in the short lane, whose
+ * connections stop a query after `shortMs` of engine time (max_execution_time, so time spent
+ * waiting for a thread does not count); a query stopped there is queued in the long lane and
+ * run again (a restart costs at most `shortMs`). The shape of such a query (its AST with
+ * literals left out) is remembered for a while, so the next ones of that shape go straight
+ * to the long lane. Short queries (`SELECT 1`, a dashboard's lookups) so never wait behind
+ * slow ones, and slow ones share the long slots.
  *
  * Each lane's queue is bounded: a full queue answers at once with {@link ServerBusyError}.
  */
@@ -28,13 +29,15 @@ export interface PoolOptions {
 
 /**
  * Sized to the machine: embedded queries run on libuv's thread pool (UV_THREADPOOL_SIZE, 4
- * by default), shared with the writer and file I/O, so one thread is always left to them.
+ * by default), shared with the endpoint's checks, the writer and file I/O; two threads are
+ * left to those. With the default pool and two cores that is one short and one long slot.
  */
 export function defaultPoolOptions(env: NodeJS.ProcessEnv = process.env): PoolOptions {
   const cores = availableParallelism();
   const uv = Number(env.UV_THREADPOOL_SIZE) || 4;
-  const shortSlots = Math.max(1, Math.min(cores, uv - 2));
-  const longSlots = Math.max(1, Math.min(cores, uv - 1 - shortSlots));
+  const room = Math.max(2, uv - 1);
+  const longSlots = Math.max(1, Math.min(cores, Math.floor(room / 3)));
+  const shortSlots = Math.max(1, Math.min(cores, room - longSlots));
   return { shortSlots, longSlots, shortMs: 500, shortQueue: 256, longQueue: 16 * longSlots, slowShapeTtlMs: 10 * 60_000 };
 }
 
@@ -50,6 +53,13 @@ export class ServerBusyError extends Error {
   }
 }
 
+/** Thrown by an attempt in the short lane when the query outgrew it. */
+export class OutgrewShortLaneError extends Error {
+  constructor() {
+    super('the query outgrew the short lane');
+  }
+}
+
 /** The client went away before its query got a slot. */
 export class QueryAbortedError extends Error {
   constructor() {
@@ -59,7 +69,9 @@ export class QueryAbortedError extends Error {
 
 interface Waiter {
   lane: Lane;
+  shape: string;
   grant(): void;
+  refuse(e: Error): void;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -70,8 +82,6 @@ export interface PoolStats {
   slowShapes: number;
 }
 
-/** Why an attempt's signal fired: the client left, or the query outgrew the short lane. */
-export type AbortReason = 'client' | 'slow';
 
 export class QueryScheduler {
   private readonly running: Record<Lane, number> = { short: 0, long: 0 };
@@ -105,25 +115,47 @@ export class QueryScheduler {
     this.slow.set(shape, Date.now() + this.opts.slowShapeTtlMs);
     // Oldest first in a Map: a bounded memory of shapes.
     while (this.slow.size > 1000) this.slow.delete(this.slow.keys().next().value as string);
+    // Queries of that shape waiting in the short lane move on to the long lane now.
+    const short = this.queues.short;
+    for (let i = 0; i < short.length; ) {
+      const w = short[i];
+      if (w.shape !== shape) {
+        i++;
+        continue;
+      }
+      short.splice(i, 1);
+      if (this.queues.long.length >= this.opts.longQueue) {
+        if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+        w.refuse(this.busy('long'));
+        continue;
+      }
+      w.lane = 'long';
+      this.queues.long.push(w);
+    }
+    this.pump('long');
   }
 
-  private acquire(lane: Lane, signal: AbortSignal | undefined): Promise<void> {
+  private busy(lane: Lane): ServerBusyError {
+    // Short queries leave within shortMs; long ones take seconds each.
+    return new ServerBusyError(lane, lane === 'short' ? 1 : 5, this.queues[lane].length);
+  }
+
+  private acquire(lane: Lane, shape: string, signal: AbortSignal | undefined): Promise<Lane> {
     if (signal?.aborted) return Promise.reject(new QueryAbortedError());
     if (this.running[lane] < this.limit(lane) && this.queues[lane].length === 0) {
       this.running[lane]++;
-      return Promise.resolve();
+      return Promise.resolve(lane);
     }
     const max = lane === 'short' ? this.opts.shortQueue : this.opts.longQueue;
     if (this.queues[lane].length >= max) {
-      // Short queries leave within shortMs; long ones take seconds each.
-      return Promise.reject(new ServerBusyError(lane, lane === 'short' ? 1 : 5, this.queues[lane].length));
+      return Promise.reject(this.busy(lane));
     }
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { lane, grant: resolve, signal };
+    return new Promise<Lane>((resolve, reject) => {
+      const w: Waiter = { lane, shape, grant: () => resolve(w.lane), refuse: reject, signal };
       if (signal) {
         w.onAbort = () => {
-          const i = this.queues[lane].indexOf(w);
-          if (i >= 0) this.queues[lane].splice(i, 1);
+          const i = this.queues[w.lane].indexOf(w);
+          if (i >= 0) this.queues[w.lane].splice(i, 1);
           reject(new QueryAbortedError());
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
@@ -137,7 +169,7 @@ export class QueryScheduler {
     this.pump(lane);
   }
 
-  /** Hands free slots to waiters; a short-lane waiter whose shape turned slow meanwhile moves to the long queue. */
+  /** Hands free slots to waiters, first come first served. */
   private pump(lane: Lane): void {
     const q = this.queues[lane];
     while (q.length && this.running[lane] < this.limit(lane)) {
@@ -149,44 +181,22 @@ export class QueryScheduler {
   }
 
   /**
-   * Runs `attempt` under the lane rules. `attempt` gets a signal that fires when the client
-   * leaves or the query outgrows the short lane; it must settle only once the engine has
-   * stopped the query (the slot is then free again).
+   * Runs `attempt` under the lane rules. `attempt` gets the client's signal (fired when it
+   * leaves); it must settle only once the engine has let go of the query (the slot is then
+   * free again), and throw {@link OutgrewShortLaneError} when the short lane stopped it.
    */
-  async run<T>(shape: string, signal: AbortSignal | undefined, attempt: (lane: Lane, stop: AbortSignal) => Promise<T>): Promise<T> {
-    let lane: Lane = this.isSlowShape(shape) ? 'long' : 'short';
+  async run<T>(shape: string, signal: AbortSignal | undefined, attempt: (lane: Lane) => Promise<T>): Promise<T> {
+    let want: Lane = this.isSlowShape(shape) ? 'long' : 'short';
     for (;;) {
-      await this.acquire(lane, signal);
-      const stop = new AbortController();
-      const onClient = () => stop.abort('client' satisfies AbortReason);
-      signal?.addEventListener('abort', onClient, { once: true });
-      if (signal?.aborted) onClient();
-      let held: Lane = lane;
-      let timer: NodeJS.Timeout | undefined;
-      if (lane === 'short') {
-        timer = setTimeout(() => {
-          this.markSlow(shape);
-          if (this.running.long < this.opts.longSlots && this.queues.long.length === 0) {
-            // Moves on without a restart: its connection goes with it.
-            this.running.short--;
-            this.running.long++;
-            held = 'long';
-            this.pump('short');
-          } else stop.abort('slow' satisfies AbortReason);
-        }, this.opts.shortMs);
-      }
+      const lane = await this.acquire(want, shape, signal);
       try {
-        return await attempt(held, stop.signal);
+        return await attempt(lane);
       } catch (e) {
-        if (stop.signal.reason === 'slow' && !signal?.aborted) {
-          lane = 'long';
-          continue;
-        }
-        throw e;
+        if (!(e instanceof OutgrewShortLaneError) || lane !== 'short' || signal?.aborted) throw e;
+        this.markSlow(shape);
+        want = 'long';
       } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onClient);
-        this.release(held);
+        this.release(lane);
       }
     }
   }

@@ -31,7 +31,11 @@ import type { DataFormat } from '@clickhouse/client';
 import type { Warehouse } from '../warehouse/client.js';
 import type { QueryAnalysis } from 'chdb/durable';
 import type { Session } from 'chdb';
-import { QueryScheduler, defaultPoolOptions, type PoolOptions, type PoolStats } from './query-pool.js';
+import { OutgrewShortLaneError, QueryScheduler, defaultPoolOptions, type Lane, type PoolOptions, type PoolStats } from './query-pool.js';
+import { logger } from '../core/log.js';
+import { escapeControl } from '../core/escape.js';
+
+const log = logger({ component: 'sql-endpoint' });
 
 /** ClickHouse settings that bound one query of the endpoint. */
 export interface QueryLimits {
@@ -200,6 +204,14 @@ class ChdbConn {
     }
   }
 
+  /**
+   * A statement run on the calling thread, not on libuv's pool: a cancellation must not wait
+   * for a pool thread that the queries it cancels are holding. For quick statements only.
+   */
+  runNow(sql: string): void {
+    this.session.query(sql, 'TSV');
+  }
+
   /** Never throws; chdb defers the teardown while a query still runs on it. */
   close(): void {
     this.session.close();
@@ -216,33 +228,52 @@ export async function openReadOnlyEngine(warehouse: Warehouse, opts: EngineOptio
   const scheduler = new QueryScheduler({ ...defaultPoolOptions(), ...opts.pool });
   if (warehouse.kind === 'chdb') {
     const path = warehouse.describe.replace(/^chdb:/, '');
-    const size = scheduler.opts.shortSlots + scheduler.opts.longSlots;
-    const free: ChdbConn[] = [];
-    for (let i = 0; i < size; i++) free.push(await ChdbConn.connect(path, settings));
-    const all = [...free];
+    // The short lane's connections stop a query at shortMs of engine time (or the limit, if lower).
+    const limit = Number(settings.max_execution_time) || Infinity;
+    const shortSeconds = Math.min(limit, scheduler.opts.shortMs / 1000);
+    const free: Record<Lane, ChdbConn[]> = { short: [], long: [] };
+    for (let i = 0; i < scheduler.opts.shortSlots; i++) free.short.push(await ChdbConn.connect(path, { ...settings, max_execution_time: String(shortSeconds) }));
+    for (let i = 0; i < scheduler.opts.longSlots; i++) free.long.push(await ChdbConn.connect(path, settings));
+    const all = [...free.short, ...free.long];
     // The checks read queries up to the endpoint's size limit, wrapped in a statement of their own.
     const inspector = await ChdbConn.connect(path, { ...settings, max_query_size: String(4 * 262_144) });
     const killer = await ChdbConn.connect(path, settings);
     const inspectOne = serial();
-    const killOne = serial();
     const cls = await classifier(path);
-    const kill = (marker: string) =>
-      killOne(() => killer.run({ sql: `KILL QUERY WHERE query LIKE concat('%', ${sqlString(QUERY_MARKER)}, ${sqlString(marker)}, '%') ASYNC`, format: 'TSV', params: {} })).catch(() => undefined);
+    const kill = (marker: string) => {
+      try {
+        // ASYNC: only marks the query; the engine stops it at its next check.
+        killer.runNow(`KILL QUERY WHERE query LIKE concat('%', ${sqlString(QUERY_MARKER)}, ${sqlString(marker)}, '%') ASYNC`);
+      } catch (e) {
+        log.warn('could not cancel an abandoned query', { error: escapeControl((e as Error).message) });
+      }
+    };
     return {
       analyze: cls.analyze,
       inspect: (req) => inspectOne(async () => (await inspector.run(req)).body),
       execute: (req, { shape = req.sql, signal } = {}) =>
-        scheduler.run(shape, signal, async (_lane, stop) => {
+        scheduler.run(shape, signal, async (lane) => {
           // The scheduler holds a slot per connection: one is free.
-          const conn = free.pop()!;
+          const conn = free[lane].pop()!;
           const marker = randomUUID().replace(/-/g, '');
-          const onStop = () => void kill(marker);
-          stop.addEventListener('abort', onStop, { once: true });
+          // A query still waiting for a libuv thread is not in system.processes yet: the
+          // cancellation is repeated until the query settles.
+          let again: NodeJS.Timeout | undefined;
+          const onStop = () => {
+            kill(marker);
+            again = setInterval(() => kill(marker), 100);
+          };
+          signal?.addEventListener('abort', onStop, { once: true });
           try {
             return await conn.run(req, marker);
+          } catch (e) {
+            // Only the lane's own limit (shorter than the endpoint's) sends a query on to the long lane.
+            if (lane === 'short' && shortSeconds < limit && /^Code: 159\./.test((e as Error).message ?? '')) throw new OutgrewShortLaneError();
+            throw e;
           } finally {
-            stop.removeEventListener('abort', onStop);
-            free.push(conn);
+            signal?.removeEventListener('abort', onStop);
+            clearInterval(again);
+            free[lane].push(conn);
           }
         }),
       stats: () => scheduler.stats(),
@@ -254,14 +285,14 @@ export async function openReadOnlyEngine(warehouse: Warehouse, opts: EngineOptio
   }
   const client = warehouse.client;
   const cls = await classifier(null);
-  const exec = async (req: ExecuteRequest, queryId?: string, signal?: AbortSignal): Promise<QueryResult> => {
+  const exec = async (req: ExecuteRequest, queryId?: string, signal?: AbortSignal, extra: Record<string, string> = {}): Promise<QueryResult> => {
     const rs = await client.exec({
       query: req.sql,
       query_params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, decodeParamValue(v)])),
       query_id: queryId,
       abort_signal: signal,
       // HTTP: these travel as URL parameters of this one request.
-      clickhouse_settings: { ...settings, readonly: '1', default_format: req.format as DataFormat },
+      clickhouse_settings: { ...settings, ...extra, readonly: '1', default_format: req.format as DataFormat },
     });
     const chunks: Buffer[] = [];
     for await (const c of rs.stream) chunks.push(Buffer.from(c as Buffer));
@@ -271,16 +302,21 @@ export async function openReadOnlyEngine(warehouse: Warehouse, opts: EngineOptio
     analyze: cls.analyze,
     inspect: async (req) => (await exec(req)).body,
     execute: (req, { shape = req.sql, signal } = {}) =>
-      scheduler.run(shape, signal, async (_lane, stop) => {
+      scheduler.run(shape, signal, async (lane) => {
         // ClickHouse keeps running a query whose HTTP request is gone unless told otherwise.
         const queryId = `${QUERY_MARKER}${randomUUID()}`;
         const onStop = () =>
           void client.command({ query: 'KILL QUERY WHERE query_id = {id:String} ASYNC', query_params: { id: queryId } }).catch(() => undefined);
-        stop.addEventListener('abort', onStop, { once: true });
+        signal?.addEventListener('abort', onStop, { once: true });
+        const limit = Number(settings.max_execution_time) || Infinity;
+        const shortSeconds = Math.min(limit, scheduler.opts.shortMs / 1000);
         try {
-          return await exec(req, queryId, stop);
+          return await exec(req, queryId, signal, lane === 'short' ? { max_execution_time: String(shortSeconds) } : {});
+        } catch (e) {
+          if (lane === 'short' && shortSeconds < limit && /Code: 159\./.test((e as Error).message ?? '')) throw new OutgrewShortLaneError();
+          throw e;
         } finally {
-          stop.removeEventListener('abort', onStop);
+          signal?.removeEventListener('abort', onStop);
         }
       }),
     stats: () => scheduler.stats(),

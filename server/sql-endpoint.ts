@@ -393,10 +393,11 @@ export async function isSqlRequest(ctx: RouteContext): Promise<boolean> {
 
 /**
  * Guard results by query text, database and parameters: dashboards and BI tools repeat their
- * queries, and the check costs engine round trips. Only successes are kept.
+ * queries, and the check costs engine round trips. Checks in flight are shared; failures are
+ * not kept.
  */
-const guardCache = new Map<string, GuardResult>();
-async function cachedGuard(engine: ReadOnlyEngine, sql: string, params: Record<string, string>, database: string | undefined): Promise<GuardResult> {
+const guardCache = new Map<string, Promise<GuardResult>>();
+function cachedGuard(engine: ReadOnlyEngine, sql: string, params: Record<string, string>, database: string | undefined): Promise<GuardResult> {
   const key = JSON.stringify([sql, database ?? '', Object.entries(params).sort()]);
   const hit = guardCache.get(key);
   if (hit) {
@@ -404,8 +405,9 @@ async function cachedGuard(engine: ReadOnlyEngine, sql: string, params: Record<s
     guardCache.set(key, hit);
     return hit;
   }
-  const g = await guardQuery(engine, sql, params, database);
+  const g = guardQuery(engine, sql, params, database);
   guardCache.set(key, g);
+  g.catch(() => guardCache.delete(key));
   if (guardCache.size > 500) guardCache.delete(guardCache.keys().next().value as string);
   return g;
 }
