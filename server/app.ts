@@ -40,12 +40,12 @@ export class HttpError extends Error {
   }
 }
 
-/** A path segment decoded; a malformed percent-escape is the client's error (400), not the server's. */
-function decodeSegment(segment: string): string {
+/** A path (or one of its segments) decoded; a malformed percent-escape is the client's error (400), not the server's. */
+function decodePath(path: string): string {
   try {
-    return decodeURIComponent(segment);
+    return decodeURIComponent(path);
   } catch {
-    throw new HttpError(`malformed percent-escape in the path segment "${escapeControl(segment)}"`, 400);
+    throw new HttpError(`malformed percent-escape in the path ${JSON.stringify(escapeControl(path))}`, 400);
   }
 }
 
@@ -55,7 +55,7 @@ function match(pattern: string, path: string): Record<string, string> | null {
   if (a.length !== b.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < a.length; i++) {
-    if (a[i].startsWith(':')) params[a[i].slice(1)] = decodeSegment(b[i]);
+    if (a[i].startsWith(':')) params[a[i].slice(1)] = decodePath(b[i]);
     else if (a[i] !== b[i]) return null;
   }
   return params;
@@ -120,7 +120,7 @@ export async function startHttpServer(services: Services, routes: Route[], opts:
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     try {
-      decodeSegment(url.pathname);
+      decodePath(url.pathname);
       const allowed = new Set<string>();
       for (const route of routes) {
         const params = match(route.path, url.pathname);
