@@ -445,7 +445,7 @@ export async function handleSql(ctx: RouteContext): Promise<void> {
   try {
     engine = await engineFor(ctx.services);
   } catch (e) {
-    log.warn('read-only engine failed to open', { error: (e as Error).message });
+    log.warn('read-only engine failed to open', { error: escapeControl((e as Error).message) });
     return sendError(res, `Code: 1000. DB::Exception: the read-only connection could not be opened: ${(e as Error).message}. (POCO_EXCEPTION)`);
   }
   // A client that goes away cancels its query: queued, it leaves the queue; running, it is killed.
