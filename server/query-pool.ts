@@ -1,7 +1,8 @@
 /**
  * Admission and fair sharing for the SQL endpoint's queries.
  *
- * Two lanes, each with connections of its own. Every query starts in the short lane, whose
+ * Two lanes, each with connections of its own. A query starts in the long lane when that is
+ * idle, else in the short lane, whose
  * connections stop a query after `shortMs` of engine time (max_execution_time, so time spent
  * waiting for a thread does not count); a query stopped there is queued in the long lane and
  * run again (a restart costs at most `shortMs`). The shape of such a query (its AST with
@@ -186,7 +187,10 @@ export class QueryScheduler {
    * free again), and throw {@link OutgrewShortLaneError} when the short lane stopped it.
    */
   async run<T>(shape: string, signal: AbortSignal | undefined, attempt: (lane: Lane) => Promise<T>): Promise<T> {
-    let want: Lane = this.isSlowShape(shape) ? 'long' : 'short';
+    // An idle long lane takes a query of unknown shape at once (no restart if it turns out slow);
+    // otherwise it tries the short lane first.
+    const longIdle = this.running.long < this.opts.longSlots && this.queues.long.length === 0;
+    let want: Lane = this.isSlowShape(shape) || longIdle ? 'long' : 'short';
     for (;;) {
       const lane = await this.acquire(want, shape, signal);
       try {
