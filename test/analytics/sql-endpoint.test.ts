@@ -235,6 +235,15 @@ describe('refusals', () => {
     expect(r.headers.get('x-clickhouse-exception-code')).toBe(/Code: (\d+)/.exec(r.text)![1]);
   });
 
+  it('refuses server tables named without their database when database=system', async () => {
+    for (const q of ['SELECT query FROM processes', "SELECT 'x' IN errors", 'DESCRIBE TABLE query_log']) {
+      const r = await post(q, { database: 'system' });
+      expect([q, r.status, r.text.split('\n')[0]]).toEqual([q, 403, expect.stringMatching(/^Code: 164\. DB::Exception: Cannot execute query in readonly mode: system\.(processes|errors|query_log) is about the server, not the warehouse.*\(READONLY\)$/)]);
+    }
+    const ok = await post("SELECT name FROM tables WHERE database = 'default' AND name = 'runs'", { database: 'system' });
+    expect([ok.status, ok.text]).toEqual([200, 'runs\n']);
+  });
+
   it('refuses every table function outside the safe list, in FROM and as a scalar', async () => {
     const names = (await (await wh.client.query({ query: 'SELECT name FROM system.table_functions ORDER BY name', format: 'JSONEachRow' })).json<{ name: string }>()).map((r) => r.name);
     expect(names.length).toBeGreaterThan(30);
