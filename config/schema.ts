@@ -75,9 +75,13 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8123),
         /** Environment variable holding the bearer token for the HTTP endpoints (SQL, inbox). */
         tokenEnv: z.string().optional(),
+        /** Run ids an inbox-fed source may hold waiting to be polled; more are answered 429. */
+        inboxMaxPending: z.number().int().min(1).max(100_000).default(1000),
+        /** New run ids a source's inbox takes per minute (a burst of that many, then refilled evenly). */
+        inboxIdsPerMinute: z.number().int().min(1).max(100_000).default(1000),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 8123 }),
+      .default({ host: '127.0.0.1', port: 8123, inboxMaxPending: 1000, inboxIdsPerMinute: 1000 }),
     report: z
       .object({
         schedule: cronExpr.default('0 8 * * 1'),

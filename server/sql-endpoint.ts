@@ -11,15 +11,26 @@
  * DDL, SET, USE, SYSTEM, KILL, INTO OUTFILE…), EXPLAIN of anything but SELECT,
  * and functions, scalar or table, anywhere in the query, that reach files,
  * other servers or programs (readonly = 1 does not stop scalar file()). Table
- * functions in FROM must be on a short safe list. The connection itself is
- * readonly = 1, with execution limits, as a second line.
+ * functions in FROM must be on a short safe list. A SETTINGS clause anywhere (a
+ * subquery's or a CTE's too) is refused: the limits are the connection's. Of the
+ * `system` database only the tables an analyst needs (see SYSTEM_TABLES) are read,
+ * without their file-path columns, and functions that tell about the server (paths,
+ * host) are refused. The connection itself is readonly = 1, with execution limits, as a
+ * second line.
+ *
+ * Queries run in a bounded pool with a short and a long lane (query-pool.ts): a full
+ * queue answers 503 at once, and a query whose client goes away is cancelled.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Route, RouteContext } from './app.js';
 import type { Services } from '../runtime/services.js';
-import { DEFAULT_QUERY_LIMITS, openReadOnlyEngine, type QueryLimits, type ReadOnlyEngine } from './readonly-engine.js';
+import { DEFAULT_QUERY_LIMITS, openReadOnlyEngine, sqlString, type QueryLimits, type ReadOnlyEngine } from './readonly-engine.js';
+import { QueryAbortedError, ServerBusyError, type PoolOptions } from './query-pool.js';
 import { logger } from '../core/log.js';
+import { escapeControl } from '../core/escape.js';
+
+export { decodeParamValue } from './readonly-engine.js';
 
 const log = logger({ component: 'sql-endpoint' });
 
@@ -32,7 +43,7 @@ export const MAX_QUERY_BYTES = 262_144;
  */
 const SAFE_TABLE_FUNCTIONS = new Set(
   ['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateSeries', 'generateRandom', 'primes',
-    'values', 'SQLStandardValues', 'view', 'viewIfPermitted', 'merge', 'null', 'format'].map((n) => n.toLowerCase()),
+    'values', 'SQLStandardValues', 'view', 'viewIfPermitted', 'null', 'format'].map((n) => n.toLowerCase()),
 );
 
 /**
@@ -51,13 +62,39 @@ const REFUSED_FUNCTIONS = new Set(
     'catboostEvaluate', 'modelEvaluate', 'addressToLine', 'addressToLineWithInlines', 'addressToSymbol', 'demangle',
   ].map((n) => n.toLowerCase()),
 );
+/** Functions that tell about the server rather than the data: its paths, host, disks, certificate; or write to its log. */
+const SERVER_FUNCTIONS = new Set(
+  [
+    'getServerSetting', 'getServerSettingOrDefault', 'hostName', 'fqdn', 'getMacro', 'getOSKernelVersion', 'buildId', 'serverUUID',
+    'filesystemAvailable', 'filesystemCapacity', 'filesystemUnreserved', 'filesystemFree', 'getServerPort', 'tcpPort', 'displayName',
+    'getClientHTTPHeader', 'showCertificate', 'logTrace', 'currentProfiles', 'enabledProfiles', 'defaultProfiles',
+  ].map((n) => n.toLowerCase()),
+);
+/** Table functions refused for what they read rather than where they reach. */
+const REFUSED_TABLE_FUNCTIONS: Record<string, string> = { merge: "reads the tables of any database by pattern (the server's own included)" };
+
+/**
+ * The `system` tables an analyst may read: what the warehouse holds (tables, columns, parts
+ * and their sizes, databases) and what the SQL dialect offers. Everything else there is about
+ * the server (processes, errors, logs, disks, settings, users, stack traces) and refused.
+ */
+export const SYSTEM_TABLES = new Set([
+  'tables', 'columns', 'databases', 'parts', 'parts_columns', 'projection_parts', 'projection_parts_columns', 'projections',
+  'data_skipping_indices', 'functions', 'table_functions', 'aggregate_function_combinators', 'data_type_families', 'formats',
+  'table_engines', 'database_engines', 'time_zones', 'collations', 'keywords', 'one', 'numbers', 'numbers_mt', 'zeros', 'zeros_mt',
+]);
+/** Columns of allowed system tables that hold the server's file paths; `*` on those tables would read them. */
+const SYSTEM_PATH_COLUMNS = new Set(['path', 'data_path', 'data_paths', 'metadata_path']);
+const SYSTEM_TABLES_WITH_PATHS = new Set(['tables', 'databases', 'parts', 'parts_columns', 'projection_parts', 'projection_parts_columns']);
+/** SHOW statements that read only names and definitions (SHOW PROCESSLIST, SETTINGS, MERGES, CLUSTERS… are not). */
+const SHOW_ALLOWED = /^SHOW\s+(FULL\s+)?(EXTENDED\s+)?(TEMPORARY\s+)?(TABLES|DATABASES|COLUMNS|FIELDS|INDEX|INDEXES|INDICES|KEYS|FUNCTIONS|ENGINES|DICTIONARIES|CREATE\s+(TEMPORARY\s+)?(TABLE|VIEW|DATABASE|DICTIONARY))\b/i;
 /** Families: lake formats (files or object stores), time-series storages, dictionaries (their sources can be HTTP or programs). */
 const REFUSED_FAMILIES = /^(iceberg|deltalake|hudi|paimon|prometheusquery|timeseries(data|metrics|samples|selector|tags)$|mergetree(index|projection|textindex|analyzeindexes)|dict(get|has|isin))/;
 
 /** True when the function (scalar or table) is refused anywhere in a query. */
 export function isRefusedFunction(name: string): boolean {
   const n = name.toLowerCase();
-  return REFUSED_FUNCTIONS.has(n) || REFUSED_FAMILIES.test(n);
+  return REFUSED_FUNCTIONS.has(n) || REFUSED_FAMILIES.test(n) || SERVER_FUNCTIONS.has(n) || n in REFUSED_TABLE_FUNCTIONS;
 }
 
 /** True when the table function may appear in FROM. */
@@ -65,7 +102,9 @@ export function isSafeTableFunction(name: string): boolean {
   return SAFE_TABLE_FUNCTIONS.has(name.toLowerCase());
 }
 
-const CODE_NAMES: Record<number, string> = { 62: 'SYNTAX_ERROR', 81: 'UNKNOWN_DATABASE', 164: 'READONLY', 1: 'UNSUPPORTED_METHOD' };
+const CODE_NAMES: Record<number, string> = {
+  62: 'SYNTAX_ERROR', 81: 'UNKNOWN_DATABASE', 164: 'READONLY', 1: 'UNSUPPORTED_METHOD', 36: 'BAD_ARGUMENTS', 202: 'TOO_MANY_SIMULTANEOUS_QUERIES', 394: 'QUERY_WAS_CANCELLED',
+};
 
 /** ClickHouse's exception code → HTTP status mapping (the codes runsync users meet). */
 export function statusForCode(code: number): number {
@@ -74,6 +113,7 @@ export function statusForCode(code: number): number {
   if ([60, 81, 46, 47, 73, 115].includes(code)) return 404; // unknown table/db/function/identifier/format/setting
   if ([62, 6, 26, 27, 36, 53, 43, 44, 456, 457, 386, 70].includes(code)) return 400; // syntax, parse, type, parameter errors
   if (code === 1) return 405;
+  if (code === 202) return 503;
   if (code === 48) return 501;
   if (code === 159) return 504;
   return 500;
@@ -88,13 +128,15 @@ export class ClickHouseHttpError extends Error {
   }
 }
 
-function sendError(res: ServerResponse, text: string): void {
+function sendError(res: ServerResponse, text: string, extra: { status?: number; headers?: Record<string, string> } = {}): void {
+  if (res.headersSent || res.destroyed) return void res.end();
   const code = Number(/Code: (\d+)\./.exec(text)?.[1] ?? 0);
   const body = text.endsWith('\n') ? text : text + '\n';
-  res.writeHead(statusForCode(code), {
+  res.writeHead(extra.status ?? statusForCode(code), {
     'content-type': 'text/plain; charset=UTF-8',
     'x-clickhouse-exception-code': String(code),
     'x-clickhouse-server-display-name': 'runsync',
+    ...extra.headers,
   });
   res.end(body);
 }
@@ -106,15 +148,6 @@ const CONTENT_TYPES: [RegExp, string][] = [
   [/^(Parquet|Arrow|ArrowStream|Native|RowBinary.*|ORC|Avro|MsgPack)$/i, 'application/octet-stream'],
 ];
 const contentType = (format: string) => CONTENT_TYPES.find(([re]) => re.test(format))?.[1] ?? 'text/plain; charset=UTF-8';
-
-/**
- * HTTP parameter values are in ClickHouse's escaped text form (`\t`, `\n`, `\\`, `\'`);
- * the engine binding escapes strings itself, so they are decoded once here.
- */
-export function decodeParamValue(text: string): string {
-  const map: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', a: '\x07', v: '\v', '\\': '\\', "'": "'", '"': '"' };
-  return text.replace(/\\(.)/gs, (_, c: string) => map[c] ?? `\\${c}`);
-}
 
 interface AstNode {
   name: string;
@@ -186,17 +219,27 @@ export function calledFunctions(canonical: string): string[] {
 export interface GuardResult {
   /** The FORMAT clause of the query, if it has one. */
   format: string | null;
+  /** The query's form without its literal values: queries of one shape share a lane (query-pool.ts). */
+  shape: string;
 }
 
 const refuse = (what: string) => new ClickHouseHttpError(164, `Cannot execute query in readonly mode: ${what}`);
-const refuseFunction = (name: string, table: boolean) =>
-  refuse(`${table ? 'table function' : 'function'} ${name}() reaches files, other servers or programs and is refused by runsync's SQL endpoint`);
+const refuseFunction = (name: string, table: boolean) => {
+  const n = name.toLowerCase();
+  const why = REFUSED_TABLE_FUNCTIONS[n] ?? (SERVER_FUNCTIONS.has(n) ? "tells about the server (its paths, host or configuration), not the warehouse's data," : 'reaches files, other servers or programs');
+  return refuse(`${table ? 'table function' : 'function'} ${name}() ${why} and is refused by runsync's SQL endpoint`);
+};
+const refuseSystem = (table: string) =>
+  refuse(`system.${table} is about the server, not the warehouse, and is refused by runsync's SQL endpoint; readable system tables: ${[...SYSTEM_TABLES].join(', ')}`);
 
 /** The engine's own error when it is one (ClickHouse text), else a refusal: an unchecked query does not run. */
 function engineError(e: unknown, what: string): Error {
   const msg = (e as Error)?.message ?? String(e);
   return /^Code: \d+\./.test(msg) ? new Error(msg) : refuse(`${what} could not be checked (${msg})`);
 }
+
+/** EXPLAIN AST prints an aliased name as `name (alias a)`. */
+const unaliased = (name: string) => name.replace(/ \(alias .*\)$/s, '');
 
 const SELECT_ROOT = /^(SelectWithUnionQuery|SelectIntersectExceptQuery)\b/;
 
@@ -211,7 +254,7 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
     // formatQuery, which only parses.
     let parsed = false;
     try {
-      await engine.execute({ sql: 'SELECT formatQuerySingleLine({q:String})', format: 'TSVRaw', params: { q: sql }, database });
+      await engine.inspect({ sql: `SELECT formatQuerySingleLine(${sqlString(sql)})`, format: 'TSVRaw', params: {} });
       parsed = true;
     } catch (e) {
       const msg = (e as Error).message ?? '';
@@ -229,8 +272,7 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
   // missing parameter…) the query fails the same way, so its error is the answer.
   let ast: AstNode[] | null;
   try {
-    const out = await engine.execute({ sql: `EXPLAIN AST ${sql}`, format: 'TSVRaw', params, database });
-    ast = astNodes(out.body.toString('utf8'));
+    ast = astNodes((await engine.inspect({ sql: `EXPLAIN AST ${sql}`, format: 'TSVRaw', params, database })).toString('utf8'));
   } catch (e) {
     throw engineError(e, 'the query');
   }
@@ -244,32 +286,66 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
   } else if (!SELECT_ROOT.test(root.name) && !/^(DescribeQuery|Exists\w*Query)\b/.test(root.name) && !/^show/i.test(root.name)) {
     throw refuse(`runsync's SQL endpoint runs SELECT, SHOW, DESCRIBE, EXISTS and EXPLAIN only, and this is ${root.name.split(' ')[0]}`);
   }
+  const explainRoot = /^Explain /.test(root.name) ? root : null;
+  const systemTables = new Set<string>();
   for (const n of ast) {
+    // SETTINGS of any SELECT, a subquery's or a CTE's included (readonly = 1 only guards the outer one).
+    // Under EXPLAIN, its own options (`EXPLAIN header = 1 …`) are a Set too.
+    if (n.name === 'Set' && n.parent !== explainRoot) {
+      throw refuse("a SETTINGS clause is refused by runsync's SQL endpoint wherever it appears (subqueries and CTEs too): the endpoint's settings and limits are fixed");
+    }
+    const t = /^(TableIdentifier|Identifier) (.+)$/.exec(n.name);
+    if (t) {
+      const parts = unaliased(t[2]).split('.');
+      // A bare name is a table in FROM, and as the right side of IN (`x IN processes`).
+      const asTable = t[1] === 'TableIdentifier' || /^Function (global)?(not)?(null)?in(ignoreset)?$/i.test(n.parent?.parent?.name ?? '');
+      const table = parts.length === 2 && parts[0] === 'system' ? parts[1] : parts.length === 1 && asTable && database === 'system' ? parts[0] : null;
+      if (table !== null) {
+        if (!SYSTEM_TABLES.has(table)) throw refuseSystem(table);
+        systemTables.add(table);
+      }
+      continue;
+    }
     const m = /^Function (\S+)/.exec(n.name);
     if (!m) continue;
     if (n.parent?.name === 'TableExpression' && !isSafeTableFunction(m[1])) throw refuseFunction(m[1], true);
     if (isRefusedFunction(m[1])) throw refuseFunction(m[1], false);
   }
+  const withPaths = [...systemTables].filter((t) => SYSTEM_TABLES_WITH_PATHS.has(t));
+  if (withPaths.length) {
+    for (const n of ast) {
+      const col = /^Identifier (.+)$/.exec(n.name)?.[1] && unaliased(n.name.slice('Identifier '.length)).split('.').pop();
+      if (col && SYSTEM_PATH_COLUMNS.has(col)) throw refuse(`column ${col} holds the server's file paths and is refused by runsync's SQL endpoint`);
+      if (/^(Asterisk|QualifiedAsterisk|ColumnsRegexpMatcher|ColumnsListMatcher|QualifiedColumns)/.test(n.name)) {
+        throw refuse(`* on system.${withPaths[0]} would read the server's file paths (${[...SYSTEM_PATH_COLUMNS].join(', ')}): name the columns you need`);
+      }
+    }
+  }
   if (/^show/i.test(root.name)) {
     // EXPLAIN AST prints SHOW statements without their WHERE and LIMIT expressions.
     let canonical: string;
     try {
-      const out = await engine.execute({ sql: 'SELECT formatQuerySingleLine({q:String})', format: 'TSVRaw', params: { q: sql }, database });
-      canonical = out.body.toString('utf8');
+      canonical = (await engine.inspect({ sql: `SELECT formatQuerySingleLine(${sqlString(sql)})`, format: 'TSVRaw', params: {} })).toString('utf8');
     } catch (e) {
       throw engineError(e, 'the SHOW statement');
     }
     const bad = calledFunctions(canonical).find(isRefusedFunction);
     if (bad) throw refuseFunction(bad, false);
+    if (!SHOW_ALLOWED.test(canonical.trim())) throw refuse(`${canonical.trim().split(/\s+/).slice(0, 2).join(' ')} is about the server, not the warehouse; runsync's SQL endpoint shows tables, databases, columns, indexes, functions, engines and definitions`);
+    if (/\bSETTINGS\b/i.test(canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''"))) throw refuse("a SETTINGS clause is refused by runsync's SQL endpoint wherever it appears");
   }
   const formatNode = children(root).find((n) => /^Identifier [A-Za-z0-9_]+$/.test(n.name));
-  return { format: formatNode ? formatNode.name.slice('Identifier '.length) : null };
+  // Literals out: `SELECT sleep(3)` and `SELECT sleep(2)` are one shape.
+  const shapeText = ast.map((n) => `${n.depth} ${n.name.replace(/^Literal .*/, 'Literal')}`).join('\n');
+  const shape = createHash('sha256').update(`${database ?? ''}\n${shapeText}`).digest('hex').slice(0, 32);
+  return { format: formatNode ? formatNode.name.slice('Identifier '.length) : null, shape };
 }
 
 // One read-only engine per running service, opened on first use.
 const engines = new WeakMap<Services, Promise<ReadOnlyEngine>>();
 const opened = new Set<Promise<ReadOnlyEngine>>();
 const limitsFor = new WeakMap<Services, QueryLimits>();
+const poolFor = new WeakMap<Services, Partial<PoolOptions>>();
 
 /**
  * Overrides the query limits (readonly-engine's DEFAULT_QUERY_LIMITS) of a service's endpoint.
@@ -279,10 +355,15 @@ export function setSqlQueryLimits(services: Services, limits: Partial<QueryLimit
   limitsFor.set(services, { ...DEFAULT_QUERY_LIMITS, ...limits });
 }
 
+/** Overrides the query pool's sizes (query-pool's defaultPoolOptions), before the first query. */
+export function setSqlPoolOptions(services: Services, pool: Partial<PoolOptions>): void {
+  poolFor.set(services, pool);
+}
+
 function engineFor(services: Services): Promise<ReadOnlyEngine> {
   let e = engines.get(services);
   if (!e) {
-    e = openReadOnlyEngine(services.warehouse, limitsFor.get(services));
+    e = openReadOnlyEngine(services.warehouse, { limits: limitsFor.get(services), pool: poolFor.get(services) });
     engines.set(services, e);
     opened.add(e);
     e.catch(() => {
@@ -293,6 +374,11 @@ function engineFor(services: Services): Promise<ReadOnlyEngine> {
   return e;
 }
 
+/** The endpoint's engine of a running service (tests read its pool's state). */
+export function sqlEngineOf(services: Services): Promise<ReadOnlyEngine> {
+  return engineFor(services);
+}
+
 /** Closes the read-only connections (service shutdown, before the writer closes). */
 export async function closeSqlEngines(): Promise<void> {
   const all = [...opened];
@@ -300,40 +386,80 @@ export async function closeSqlEngines(): Promise<void> {
   await Promise.all(all.map(async (p) => (await p.catch(() => null))?.close().catch(() => undefined)));
 }
 
-/** True when the request is a SQL request (as opposed to the dashboard on GET /). */
+/** True when the request is for the SQL endpoint (as opposed to the dashboard on GET /). */
 export async function isSqlRequest(ctx: RouteContext): Promise<boolean> {
-  return ctx.url.searchParams.has('query') || ctx.req.method === 'POST';
+  return ctx.url.searchParams.has('query') || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD');
 }
+
+/**
+ * Guard results by query text, database and parameters: dashboards and BI tools repeat their
+ * queries, and the check costs engine round trips. Checks in flight are shared; failures are
+ * not kept.
+ */
+const guardCache = new Map<string, Promise<GuardResult>>();
+function cachedGuard(engine: ReadOnlyEngine, sql: string, params: Record<string, string>, database: string | undefined): Promise<GuardResult> {
+  const key = JSON.stringify([sql, database ?? '', Object.entries(params).sort()]);
+  const hit = guardCache.get(key);
+  if (hit) {
+    guardCache.delete(key);
+    guardCache.set(key, hit);
+    return hit;
+  }
+  const g = guardQuery(engine, sql, params, database);
+  guardCache.set(key, g);
+  g.catch(() => guardCache.delete(key));
+  if (guardCache.size > 500) guardCache.delete(guardCache.keys().next().value as string);
+  return g;
+}
+
+/** Control characters are refused in the request's parameters (a query and `param_` values may hold them). */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const MAX_QUERY_ID = 128;
 
 export async function handleSql(ctx: RouteContext): Promise<void> {
   const { url, res } = ctx;
   if (ctx.req.method !== 'GET' && ctx.req.method !== 'POST') {
-    return sendError(res, new ClickHouseHttpError(1, `HTTP method ${ctx.req.method} is not supported`).message);
+    return sendError(res, new ClickHouseHttpError(1, `HTTP method ${escapeControl(ctx.req.method ?? '')} is not supported: the SQL endpoint takes GET and POST`).message, { headers: { allow: 'GET, POST' } });
   }
+  for (const [k, v] of url.searchParams) {
+    if (CONTROL.test(k) || (k !== 'query' && !k.startsWith('param_') && CONTROL.test(v))) {
+      return sendError(res, new ClickHouseHttpError(36, `URL parameter ${JSON.stringify(k)} contains a control character (CR, LF, NUL…)`).message);
+    }
+  }
+  const queryIdParam = url.searchParams.get('query_id');
+  if (queryIdParam && queryIdParam.length > MAX_QUERY_ID) return sendError(res, new ClickHouseHttpError(36, `query_id is longer than ${MAX_QUERY_ID} characters`).message);
   let body = '';
   try {
     body = (await ctx.body()).toString('utf8');
   } catch (e) {
-    return sendError(res, new ClickHouseHttpError(62, `Max query size exceeded: ${(e as Error).message}`).message);
+    const status = (e as { status?: number }).status;
+    return sendError(res, new ClickHouseHttpError(62, `Max query size exceeded: ${(e as Error).message}`).message, status === 413 ? { status: 413, headers: { connection: 'close' } } : {});
   }
   const sql = [url.searchParams.get('query') ?? '', body].filter((s) => s.trim() !== '').join('\n');
   const params: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) if (k.startsWith('param_')) params[k.slice(6)] = decodeParamValue(v);
+  for (const [k, v] of url.searchParams) if (k.startsWith('param_')) params[k.slice(6)] = v;
   const database = url.searchParams.get('database') ?? undefined;
   const defaultFormat = url.searchParams.get('default_format') || 'TabSeparated';
-  const queryId = url.searchParams.get('query_id') || randomUUID();
+  const queryId = queryIdParam || randomUUID();
   let engine: ReadOnlyEngine;
   try {
     engine = await engineFor(ctx.services);
   } catch (e) {
-    log.warn('read-only engine failed to open', { error: (e as Error).message });
+    log.warn('read-only engine failed to open', { error: escapeControl((e as Error).message) });
     return sendError(res, `Code: 1000. DB::Exception: the read-only connection could not be opened: ${(e as Error).message}. (POCO_EXCEPTION)`);
   }
+  // A client that goes away cancels its query: queued, it leaves the queue; running, it is killed.
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort();
+  };
+  res.once('close', onClose);
   try {
-    const guard = await guardQuery(engine, sql, params, database);
+    const guard = await cachedGuard(engine, sql, params, database);
     const format = guard.format ?? defaultFormat;
     const started = process.hrtime.bigint();
-    const out = await engine.execute({ sql, format: defaultFormat, params, database });
+    const out = await engine.execute({ sql, format: defaultFormat, params, database }, { shape: guard.shape, signal: gone.signal });
+    if (res.destroyed) return;
     const elapsed = String(process.hrtime.bigint() - started);
     res.writeHead(200, {
       'content-type': contentType(format),
@@ -344,11 +470,16 @@ export async function handleSql(ctx: RouteContext): Promise<void> {
     });
     res.end(out.body);
   } catch (e) {
+    if (e instanceof QueryAbortedError || gone.signal.aborted) return;
+    if (e instanceof ServerBusyError) {
+      return sendError(res, new ClickHouseHttpError(202, `Too many simultaneous queries: ${e.message}`).message, { headers: { 'retry-after': String(e.retryAfterSeconds) } });
+    }
     const msg = (e as Error).message;
     sendError(res, /Code: \d+\./.test(msg) ? msg.replace(/^Code: \d+\. DB::Exception: (Code: \d+\.)/, '$1') : `Code: 1001. DB::Exception: ${msg}. (STD_EXCEPTION)`);
+  } finally {
+    res.off('close', onClose);
   }
 }
-
 /** `GET /ping` as ClickHouse answers it (clients and BI tools probe it). */
 export const pingRoute: Route = {
   method: 'GET',

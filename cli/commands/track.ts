@@ -2,9 +2,8 @@ import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { openWarehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
-import { addToInbox } from '../../warehouse/queries.js';
 import { readServiceFile } from '../../server/service-file.js';
-import { inboxSource, parseRunIds } from '../../server/inbox.js';
+import { InboxAdmission, inboxSource, parseRunIds } from '../../server/inbox.js';
 
 /**
  * Hands run ids to a source that cannot list its runs (DX). With the service running on
@@ -36,7 +35,8 @@ export const trackCommand: Command = {
         body: JSON.stringify({ run_ids: ids }),
       });
       const text = await res.text();
-      if (!res.ok) throw new Error(`the running service refused the ids (HTTP ${res.status}): ${text.slice(0, 300)}`);
+      const retry = res.headers.get('retry-after');
+      if (!res.ok) throw new Error(`the running service refused the ids (HTTP ${res.status}): ${text.slice(0, 300)}${retry ? ` (retry in ${retry} s)` : ''}`);
       const accepted = (JSON.parse(text) as { accepted?: number }).accepted ?? ids.length;
       out(`${accepted} run id(s) handed to ${source.name} (through the running service at ${service.url})`);
       return 0;
@@ -45,7 +45,9 @@ export const trackCommand: Command = {
     const wh = await openWarehouse({ dataDir: ctx.dataDir });
     try {
       await migrate(wh.client);
-      await addToInbox(wh.client, source.name, ids);
+      // The same pending cap as the service's.
+      const caps = { maxPending: ctx.config.server.inboxMaxPending, idsPerMinute: ctx.config.server.inboxIdsPerMinute };
+      await new InboxAdmission(caps).admit(wh.client, source.name, ids);
       out(`${ids.length} run id(s) added to the inbox of ${source.name}; the next sync polls them`);
       return 0;
     } finally {
