@@ -59,7 +59,7 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
   try {
     const warehouse = await openWarehouse({ dataDir, env });
     cleanups.push(() => warehouse.close());
-    const applied = await migrate(warehouse.client);
+    const applied = await migrate(warehouse.client, { cluster: config.clickhouse.cluster });
     if (applied.length) log.info('migrations applied', { migrations: applied });
 
     let address = env.TEMPORAL_ADDRESS ?? config.temporal.address;

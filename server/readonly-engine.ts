@@ -20,8 +20,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DataFormat } from '@clickhouse/client';
-import type { Warehouse } from '../warehouse/client.js';
+import { createClient, type ClickHouseClient, type DataFormat } from '@clickhouse/client';
+import { httpClientOptions, type Warehouse } from '../warehouse/client.js';
 import type { QueryAnalysis } from 'chdb/durable';
 
 /** ClickHouse settings that bound one query of the endpoint. */
@@ -136,21 +136,43 @@ export async function openReadOnlyEngine(warehouse: Warehouse, limits: QueryLimi
       },
     };
   }
-  const client = warehouse.client;
-  const cls = await classifier(null);
+  // Forwarding mode: queries go to the ClickHouse server as the read-only `bi` user
+  // (CLICKHOUSE_BI_USER), one client per requested database. Without a bi user the writer's
+  // client is used with readonly=1 on each request.
+  const env = warehouse.env ?? process.env;
+  const asBi = Boolean(env.CLICKHOUSE_BI_USER);
+  const clients = new Map<string, ClickHouseClient>();
+  const clientFor = (database?: string): ClickHouseClient => {
+    if (!asBi && !database) return warehouse.client;
+    const key = database ?? '';
+    let c = clients.get(key);
+    if (!c) {
+      c = createClient(httpClientOptions(env, 'reader', database)!);
+      clients.set(key, c);
+    }
+    return c;
+  };
+  const cls = await classifier(null).catch(() => null);
   return {
-    analyze: cls.analyze,
+    // Without chDB installed (a server-only image), the statement is classified by the server:
+    // guardQuery's EXPLAIN AST runs there and refuses anything but SELECT/SHOW/DESCRIBE/EXPLAIN,
+    // the server refuses multi-statements, and the bi user's profile is read-only.
+    analyze: cls ? cls.analyze : async () => ({ statementCount: 1, queryClass: 0, hasSecrets: false, writesOnlyTargetDatabase: false, changesDatabaseLifecycle: false }) as QueryAnalysis,
     async execute(req) {
-      const rs = await client.exec({
+      const rs = await clientFor(req.database).exec({
         query: req.sql,
         query_params: req.params,
-        // HTTP: these travel as URL parameters of this one request.
-        clickhouse_settings: { ...settings, readonly: '1', default_format: req.format as DataFormat },
+        // HTTP: these travel as URL parameters of this one request. The bi user's profile
+        // (readonly = 2 with constraints) holds it read-only and caps the limits.
+        clickhouse_settings: { ...settings, ...(asBi ? {} : { readonly: '1' }), default_format: req.format as DataFormat },
       });
       const chunks: Buffer[] = [];
       for await (const c of rs.stream) chunks.push(Buffer.from(c as Buffer));
       return { body: Buffer.concat(chunks), rowsRead: Number(rs.summary?.read_rows ?? 0), bytesRead: Number(rs.summary?.read_bytes ?? 0) };
     },
-    close: cls.close,
+    close: async () => {
+      await Promise.all([...clients.values()].map((c) => c.close()));
+      await cls?.close();
+    },
   };
 }
