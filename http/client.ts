@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthError, EnvelopeError, HttpError } from './errors.js';
 import { scrubText } from '../core/redact.js';
+import { hostOf, metrics } from '../core/metrics.js';
 
 export interface HttpStats {
   apiCalls: number;
@@ -103,6 +104,7 @@ export class HttpClient {
       this.opts.beforeRequest?.();
       await this.limiter.take();
       this.stats.apiCalls++;
+      metrics.apiRequests.inc({ host: hostOf(this.opts.baseUrl) });
       let status = 0;
       let text = '';
       let retryAfter: number | null = null;
@@ -144,6 +146,7 @@ export class HttpClient {
           throw new HttpError(`${endpoint}: HTTP ${status}: ${this.clean(text.slice(0, 300))}`, status, endpoint, this.clean(text.slice(0, 500)));
         }
         if (status === 429) this.stats.rateLimited++;
+        if (status === 429) metrics.apiRateLimited.inc({ host: hostOf(this.opts.baseUrl) });
       } catch (e) {
         if (e instanceof HttpError) throw e;
         if (this.opts.signal?.aborted) throw e;
@@ -164,6 +167,7 @@ export class HttpClient {
 
   private async wait(ms: number, reason: string): Promise<void> {
     this.opts.onWait?.(ms, reason);
+    metrics.retryWait.inc({ host: hostOf(this.opts.baseUrl) }, ms / 1000);
     // Wait in slices so a heartbeat goes out at least every few seconds.
     let left = ms;
     while (left > 0) {

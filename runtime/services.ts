@@ -8,6 +8,7 @@ import { migrate } from '../warehouse/migrate.js';
 import { startDevServer, type DevServer } from './temporal-server.js';
 import { createWorker, installTemporalRuntime } from '../worker.js';
 import { logger } from '../core/log.js';
+import { registerWarehouseMetrics, startMetricsServer } from '../core/metrics.js';
 
 const log = logger({ component: 'services' });
 
@@ -79,6 +80,13 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace });
 
+    if (env.RUNSYNC_METRICS_PORT) {
+      // Prometheus scrapes workers here (/metrics, and /healthz for the container's HEALTHCHECK).
+      registerWarehouseMetrics(warehouse.client);
+      const m = await startMetricsServer(Number(env.RUNSYNC_METRICS_PORT));
+      cleanups.push(() => m.close());
+      log.info('metrics served', { url: `${m.url}/metrics` });
+    }
     let worker: Worker | null = null;
     if (opts.worker !== false) {
       installTemporalRuntime();
