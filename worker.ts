@@ -38,7 +38,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
-    workflowsPath: require.resolve('./workflows/index.ts'),
+    // A bundle made at build time (scripts/bundle-workflows.ts, the production image) or bundled now.
+    ...(process.env.RUNSYNC_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.RUNSYNC_WORKFLOW_BUNDLE } } : { workflowsPath: require.resolve('./workflows/index.ts') }),
     activities: createActivities({ client: deps.client, config: deps.config, env: deps.env, budget: deps.budget }),
     ...deps.workerOptions,
   });

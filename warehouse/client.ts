@@ -72,7 +72,11 @@ export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> 
   const path = resolve(join(opts.dataDir, 'clickhouse'));
   mkdirSync(path, { recursive: true });
   // Imported lazily: the 500 MB engine is only loaded when the embedded warehouse is used.
-  const { createChdbConnection } = await import('chdb/connection');
+  const { createChdbConnection } = await import('chdb/connection').catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    // The production image leaves the optional engine out: it talks to a ClickHouse server.
+    throw new Error('the embedded ClickHouse (npm package chdb) is not installed here: set CLICKHOUSE_URL to use a ClickHouse server, or `npm install chdb`');
+  });
   let client: ClickHouseClient;
   try {
     client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
