@@ -12,7 +12,12 @@ export function installTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN') });
+    // RUNSYNC_TEMPORAL_METRICS_ADDRESS (e.g. 0.0.0.0:9465): the SDK's own Prometheus endpoint (workflow/activity task metrics).
+    const metricsAddress = process.env.RUNSYNC_TEMPORAL_METRICS_ADDRESS;
+    Runtime.install({
+      logger: new DefaultLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN'),
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    });
   } catch {
     // Already installed by the embedding process: keep its settings.
   }

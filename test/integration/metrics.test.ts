@@ -4,6 +4,8 @@ import { startStraitSimulator, type StraitSimulator } from '../../simulators/str
 import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { registerWarehouseMetrics, startMetricsServer } from '../../core/metrics.js';
 import { startServe } from '../../cli/commands/serve.js';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 const SOURCE = 'strait-metrics';
 let sim: StraitSimulator;
@@ -31,7 +33,15 @@ const host = () => new URL(sim.url).host;
 const apiRequests = (m: Map<string, number>) => m.get(`runsync_api_requests_total{host="${host()}"}`) ?? 0;
 const bySource = (m: Map<string, number>, name: string) => m.get(`${name}{source="${SOURCE}",provider="strait"}`) ?? 0;
 
+let temporalMetrics = '';
+
 beforeAll(async () => {
+  // The SDK's own exporter (installed with the worker's runtime, once per process) on a free port.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  temporalMetrics = `127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise((r) => probe.close(r));
+  process.env.RUNSYNC_TEMPORAL_METRICS_ADDRESS = temporalMetrics;
   sim = await startStraitSimulator({ seed: 3, initialRuns: 400, runsPerHour: 30, start: Date.now() - 3_600_000 });
   h = await startSimHarness(sim, { name: SOURCE, options: { projectId: 'proj_demo' }, rateLimit: 150 });
   registerWarehouseMetrics(h.warehouse.client);
@@ -90,6 +100,13 @@ describe('/metrics', () => {
     expect((await fetch(`${serve.url}/?query=SELECT%201`)).status).toBe(401);
     const ok = await fetch(`${serve.url}/?query=SELECT%201`, { headers: { authorization: 'Bearer metrics-tok-9' } });
     expect([ok.status, await ok.text()]).toEqual([200, '1\n']);
+  });
+
+  it("exposes the Temporal SDK's runtime metrics on RUNSYNC_TEMPORAL_METRICS_ADDRESS", async () => {
+    const m = parse(await (await fetch(`http://${temporalMetrics}/metrics`)).text());
+    const completed = [...m].filter(([k]) => k.startsWith('temporal_workflow_completed') && k.includes(`task_queue="${h.taskQueue}"`));
+    expect(completed.reduce((a, [, v]) => a + v, 0)).toBeGreaterThanOrEqual(1);
+    expect([...m.keys()].some((k) => k.startsWith('temporal_activity_execution_latency'))).toBe(true);
   });
 
   it('answers /healthz for container health checks', async () => {
