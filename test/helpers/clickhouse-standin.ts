@@ -16,7 +16,7 @@
  *   parameters; unknown user or wrong password → code 516 (AUTHENTICATION_FAILED);
  * - errors as `Code: N. DB::Exception: … (NAME)` with ClickHouse's HTTP status for the code and
  *   the `X-ClickHouse-Exception-Code` header; `X-ClickHouse-Summary`, `-Format`, `-Query-Id`;
- * - `GET /ping` → `Ok.`.
+ * - `GET /ping` → `Ok.`; URIs up to 1 MiB (ClickHouse's default http_max_uri_size).
  *
  * Users mirror deploy/clickhouse/users.xml: a writer, and a read-only `bi` user (on the real
  * server `readonly = 2` with SELECT grants only; here its settings are applied first and then
@@ -175,7 +175,8 @@ export async function startClickHouseStandin(opts: { path: string; users: Record
     }
   }
 
-  const server: Server = createServer((req, res) => {
+  // ClickHouse accepts URIs up to http_max_uri_size (1 MiB by default): parameters travel there.
+  const server: Server = createServer({ maxHeaderSize: 1024 * 1024 + 64 * 1024 }, (req, res) => {
     const p = handle(req, res).catch((e) => {
       if (!res.headersSent) fail(res, 1001, (e as Error).message);
       else res.destroy();
