@@ -175,30 +175,28 @@ describe('two workers, one task queue, five sources', () => {
     // New runs in every simulator, so the tick has work to do.
     for (const sim of demo.simulators) sim.advance(2 * 86_400_000);
     let killed = '';
+    const seen = new Set<string>();
     await tick(2, async () => {
       // Find an activity in flight and kill the worker that runs it.
       const deadline = Date.now() + 60_000;
       while (!killed && Date.now() < deadline) {
-        for (const s of sources()) {
-          const running = (await temporal.schedule.getHandle(SYNC_SCHEDULE_PREFIX + s).describe()).info.runningActions;
-          for (const a of running) {
-            // The latest run: a sync may have continued as new.
-            const d = await temporal.workflow.getHandle(a.workflow.workflowId).describe();
-            const pending = (d.raw.pendingActivities ?? []).find((p) => p.lastWorkerIdentity);
-            const pid = Number(/^(\d+)@/.exec(pending?.lastWorkerIdentity ?? '')?.[1]);
-            const victim = workers.find((w) => w.proc.pid === pid);
-            if (victim) {
-              victim.proc.kill('SIGKILL');
-              killed = `${s} (${pending!.activityType?.name})`;
-              break;
-            }
+        for await (const wf of temporal.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+          // The latest run: a sync may have continued as new.
+          const d = await temporal.workflow.getHandle(wf.workflowId).describe();
+          for (const p of d.raw.pendingActivities ?? []) seen.add(`${p.activityType?.name}@${p.lastWorkerIdentity || '-'}`);
+          const pending = (d.raw.pendingActivities ?? []).find((p) => p.lastWorkerIdentity);
+          const pid = Number(/^(\d+)@/.exec(pending?.lastWorkerIdentity ?? '')?.[1]);
+          const victim = workers.find((w) => w.proc.pid === pid);
+          if (victim) {
+            victim.proc.kill('SIGKILL');
+            killed = `${wf.workflowId} (${pending!.activityType?.name})`;
+            break;
           }
-          if (killed) break;
         }
         if (!killed) await sleep(100);
       }
     });
-    expect(killed, 'no activity was caught in flight').not.toBe('');
+    expect(killed, `no activity was caught in flight; seen: ${[...seen].join(', ')}; workers ${workers.map((w) => w.proc.pid).join(', ')}`).not.toBe('');
     expect(workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null)).toHaveLength(1);
     const m = await syncsPerSource();
     for (const s of sources()) expect(m.get(s), s).toEqual({ source: s, n: 2, done: 2, ok: 2 });
