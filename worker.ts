@@ -12,7 +12,12 @@ export function installTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN') });
+    // RUNSYNC_TEMPORAL_METRICS_ADDRESS (e.g. 0.0.0.0:9465): the SDK's own Prometheus endpoint (workflow/activity task metrics).
+    const metricsAddress = process.env.RUNSYNC_TEMPORAL_METRICS_ADDRESS;
+    Runtime.install({
+      logger: new DefaultLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN'),
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    });
   } catch {
     // Already installed by the embedding process: keep its settings.
   }
@@ -38,7 +43,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
-    workflowsPath: require.resolve('./workflows/index.ts'),
+    // A bundle made at build time (scripts/bundle-workflows.ts, the production image) or bundled now.
+    ...(process.env.RUNSYNC_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.RUNSYNC_WORKFLOW_BUNDLE } } : { workflowsPath: require.resolve('./workflows/index.ts') }),
     activities: createActivities({ client: deps.client, config: deps.config, env: deps.env, budget: deps.budget }),
     ...deps.workerOptions,
   });

@@ -12,6 +12,7 @@ import { logger, registerSecret, knownSecrets } from '../core/log.js';
 import { scrubText } from '../core/redact.js';
 import { readState, writeState, writeSyncRecord } from '../warehouse/queries.js';
 import { maxOrNull, mergeTally, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
+import { recordSync } from '../core/metrics.js';
 
 
 export interface SyncActivityDeps {
@@ -185,6 +186,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         watermark_after: input.status === 'succeeded' ? watermark : input.watermark,
       });
       log.info('sync finished', { source: source.name, status: input.status, ...input.counts, error: input.error });
+      recordSync(source.name, source.provider, input.status, input.counts, (Date.now() - input.startedAt) / 1000);
       return { watermark };
     },
   };

@@ -69,6 +69,13 @@ export const configSchema = z
       })
       .strict()
       .default({ namespace: 'default', taskQueue: 'runsync' }),
+    clickhouse: z
+      .object({
+        /** A ClickHouse cluster: DDL ON CLUSTER and Replicated engines. Unset for one server and ClickHouse Cloud. */
+        cluster: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     server: z
       .object({
         host: z.string().default('127.0.0.1'),

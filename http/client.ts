@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthError, EnvelopeError, HttpError, kindOfStatus } from './errors.js';
 import type { Pacer } from './pacer.js';
 import { scrubText } from '../core/redact.js';
+import { hostOf, metrics } from '../core/metrics.js';
 
 export interface HttpStats {
   apiCalls: number;
@@ -129,6 +130,7 @@ export class HttpClient {
       this.opts.beforeRequest?.();
       this.stats.waitedMs += await this.opts.pacer.take(this.opts.signal);
       this.stats.apiCalls++;
+      metrics.apiRequests.inc({ host: hostOf(this.opts.baseUrl) });
       const began = Date.now();
       const answer = await this.attempt(url, endpoint);
       this.opts.onAttempt?.({ endpoint, attempt, status: answer.status, ms: Date.now() - began, bytes: answer.bytes, failure: answer.ok ? undefined : answer.error.message });
@@ -143,7 +145,10 @@ export class HttpClient {
         if (e.kind !== 'transient') throw e;
         throw new HttpError(`${e.message} (gave up after ${attempt + 1} attempts)`, e.status, endpoint, 'transient', e.body);
       }
-      if (answer.status === 429) this.stats.rateLimited++;
+      if (answer.status === 429) {
+        this.stats.rateLimited++;
+        metrics.apiRateLimited.inc({ host: hostOf(this.opts.baseUrl) });
+      }
       this.stats.retries++;
       const maxRetryAfter = this.opts.maxRetryAfterMs ?? 15 * 60_000;
       if (answer.retryAfter !== null && answer.retryAfter > maxRetryAfter) {
@@ -217,6 +222,7 @@ export class HttpClient {
 
   private async wait(ms: number, reason: string): Promise<void> {
     this.opts.onWait?.(ms, reason);
+    metrics.retryWait.inc({ host: hostOf(this.opts.baseUrl) }, ms / 1000);
     // Wait in slices so a heartbeat goes out at least every few seconds.
     let left = ms;
     while (left > 0) {

@@ -8,6 +8,8 @@ import { migrate } from '../warehouse/migrate.js';
 import { startDevServer, type DevServer } from './temporal-server.js';
 import { createWorker, installTemporalRuntime } from '../worker.js';
 import { logger } from '../core/log.js';
+import { registerWarehouseMetrics, startMetricsServer } from '../core/metrics.js';
+import { temporalConnectOptions } from './temporal-connection.js';
 
 const log = logger({ component: 'services' });
 
@@ -31,10 +33,6 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function temporalConnectOptions(address: string, env: NodeJS.ProcessEnv) {
-  const apiKey = env.TEMPORAL_API_KEY;
-  return { address, ...(apiKey ? { tls: true, apiKey } : env.TEMPORAL_TLS === 'true' ? { tls: true } : {}) };
-}
 
 /**
  * Brings up what runsync needs: the warehouse (migrated), Temporal (the configured
@@ -59,7 +57,7 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
   try {
     const warehouse = await openWarehouse({ dataDir, env });
     cleanups.push(() => warehouse.close());
-    const applied = await migrate(warehouse.client);
+    const applied = await migrate(warehouse.client, { cluster: config.clickhouse.cluster });
     if (applied.length) log.info('migrations applied', { migrations: applied });
 
     let address = env.TEMPORAL_ADDRESS ?? config.temporal.address;
@@ -73,16 +71,23 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     const namespace = env.TEMPORAL_NAMESPACE ?? config.temporal.namespace;
     const taskQueue = config.temporal.taskQueue;
     const where = dev ? 'the embedded dev server' : env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'temporal.address in the config';
-    const connection = await Connection.connect(temporalConnectOptions(address, env)).catch((e: Error) => {
+    const connection = await Connection.connect(temporalConnectOptions(address, env, namespace)).catch((e: Error) => {
       throw new Error(`cannot reach Temporal at ${address} (${where}): ${e.message}`);
     });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace });
 
+    if (env.RUNSYNC_METRICS_PORT) {
+      // Prometheus scrapes workers here (/metrics, and /healthz for the container's HEALTHCHECK).
+      registerWarehouseMetrics(warehouse.client);
+      const m = await startMetricsServer(Number(env.RUNSYNC_METRICS_PORT));
+      cleanups.push(() => m.close());
+      log.info('metrics served', { url: `${m.url}/metrics` });
+    }
     let worker: Worker | null = null;
     if (opts.worker !== false) {
       installTemporalRuntime();
-      const native = await NativeConnection.connect(temporalConnectOptions(address, env));
+      const native = await NativeConnection.connect(temporalConnectOptions(address, env, namespace));
       cleanups.push(() => native.close());
       worker = await createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
       const running = worker.run();

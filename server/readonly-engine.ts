@@ -27,8 +27,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DataFormat } from '@clickhouse/client';
-import type { Warehouse } from '../warehouse/client.js';
+import { createClient, type ClickHouseClient, type DataFormat } from '@clickhouse/client';
+import { httpClientOptions, type Warehouse } from '../warehouse/client.js';
 import type { QueryAnalysis } from 'chdb/durable';
 import type { Session } from 'chdb';
 import { OutgrewShortLaneError, QueryScheduler, defaultPoolOptions, type Lane, type PoolOptions, type PoolStats } from './query-pool.js';
@@ -283,30 +283,49 @@ export async function openReadOnlyEngine(warehouse: Warehouse, opts: EngineOptio
       },
     };
   }
-  const client = warehouse.client;
-  const cls = await classifier(null);
+  // Forwarding mode: queries go to the ClickHouse server as the read-only `bi` user
+  // (CLICKHOUSE_BI_USER), one client per requested database. Without a bi user the writer's
+  // client is used with readonly=1 on each request.
+  const env = warehouse.env ?? process.env;
+  const asBi = Boolean(env.CLICKHOUSE_BI_USER);
+  const clients = new Map<string, ClickHouseClient>();
+  const clientFor = (database?: string): ClickHouseClient => {
+    if (!asBi && !database) return warehouse.client;
+    const key = database ?? '';
+    let c = clients.get(key);
+    if (!c) {
+      c = createClient(httpClientOptions(env, 'reader', database)!);
+      clients.set(key, c);
+    }
+    return c;
+  };
+  const cls = await classifier(null).catch(() => null);
   const exec = async (req: ExecuteRequest, queryId?: string, signal?: AbortSignal, extra: Record<string, string> = {}): Promise<QueryResult> => {
-    const rs = await client.exec({
+    const rs = await clientFor(req.database).exec({
       query: req.sql,
       query_params: Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, decodeParamValue(v)])),
       query_id: queryId,
       abort_signal: signal,
-      // HTTP: these travel as URL parameters of this one request.
-      clickhouse_settings: { ...settings, ...extra, readonly: '1', default_format: req.format as DataFormat },
+      // HTTP: these travel as URL parameters of this one request. The bi user's profile
+      // (readonly = 2 with constraints) holds it read-only and caps the limits.
+      clickhouse_settings: { ...settings, ...extra, ...(asBi ? {} : { readonly: '1' }), default_format: req.format as DataFormat },
     });
     const chunks: Buffer[] = [];
     for await (const c of rs.stream) chunks.push(Buffer.from(c as Buffer));
     return { body: Buffer.concat(chunks), rowsRead: Number(rs.summary?.read_rows ?? 0), bytesRead: Number(rs.summary?.read_bytes ?? 0) };
   };
   return {
-    analyze: cls.analyze,
+    // Without chDB installed (a server-only image), the statement is classified by the server:
+    // guardQuery's EXPLAIN AST runs there and refuses anything but SELECT/SHOW/DESCRIBE/EXPLAIN,
+    // the server refuses multi-statements, and the bi user's profile is read-only.
+    analyze: cls ? cls.analyze : async () => ({ statementCount: 1, queryClass: 0, hasSecrets: false, writesOnlyTargetDatabase: false, changesDatabaseLifecycle: false }) as QueryAnalysis,
     inspect: async (req) => (await exec(req)).body,
     execute: (req, { shape = req.sql, signal } = {}) =>
       scheduler.run(shape, signal, async (lane) => {
         // ClickHouse keeps running a query whose HTTP request is gone unless told otherwise.
         const queryId = `${QUERY_MARKER}${randomUUID()}`;
         const onStop = () =>
-          void client.command({ query: 'KILL QUERY WHERE query_id = {id:String} ASYNC', query_params: { id: queryId } }).catch(() => undefined);
+          void clientFor(req.database).command({ query: 'KILL QUERY WHERE query_id = {id:String} ASYNC', query_params: { id: queryId } }).catch(() => undefined);
         signal?.addEventListener('abort', onStop, { once: true });
         const limit = Number(settings.max_execution_time) || Infinity;
         const shortSeconds = Math.min(limit, scheduler.opts.shortMs / 1000);
@@ -320,6 +339,9 @@ export async function openReadOnlyEngine(warehouse: Warehouse, opts: EngineOptio
         }
       }),
     stats: () => scheduler.stats(),
-    close: cls.close,
+    close: async () => {
+      await Promise.all([...clients.values()].map((c) => c.close()));
+      await cls?.close();
+    },
   };
 }

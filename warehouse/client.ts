@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 
 export interface WarehouseOptions {
   /** runsync's data directory; chDB keeps its files in `<dataDir>/clickhouse`. */
@@ -13,7 +13,48 @@ export interface Warehouse {
   kind: 'chdb' | 'http';
   /** Where it points, without credentials (for logs and `status`). */
   describe: string;
+  /** The environment it was opened with (HTTP mode opens the read-only `bi` client from it). */
+  env?: NodeJS.ProcessEnv;
   close(): Promise<void>;
+}
+
+/** Which ClickHouse user a client acts as: the writer (runsync's own), or the read-only `bi` user. */
+export type WarehouseRole = 'writer' | 'reader';
+
+/**
+ * The `@clickhouse/client` options for a ClickHouse server (CLICKHOUSE_URL), or null in embedded
+ * mode. The writer's credentials come from CLICKHOUSE_USER/CLICKHOUSE_PASSWORD (or the URL's
+ * user info); the reader's from CLICKHOUSE_BI_USER/CLICKHOUSE_BI_PASSWORD, falling back to the
+ * writer's. ClickHouse Cloud is `https://…:8443` with user and password; CLICKHOUSE_CA_CERT
+ * (a PEM file) is for a server whose certificate a private CA signed.
+ */
+export function httpClientOptions(env: NodeJS.ProcessEnv, role: WarehouseRole = 'writer', database?: string): ClickHouseClientConfigOptions | null {
+  if (!env.CLICKHOUSE_URL) return null;
+  let url: URL;
+  try {
+    url = new URL(env.CLICKHOUSE_URL);
+  } catch {
+    throw new Error('CLICKHOUSE_URL is not a URL (expected e.g. http://clickhouse:8123 or https://host:8443)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`CLICKHOUSE_URL must be http:// or https://, got ${url.protocol}`);
+  const writerUser = env.CLICKHOUSE_USER ?? (decodeURIComponent(url.username) || 'default');
+  const writerPassword = env.CLICKHOUSE_PASSWORD ?? decodeURIComponent(url.password);
+  const reader = role === 'reader' && env.CLICKHOUSE_BI_USER;
+  const options: ClickHouseClientConfigOptions = {
+    url: `${url.protocol}//${url.host}`,
+    username: reader ? env.CLICKHOUSE_BI_USER : writerUser,
+    password: reader ? (env.CLICKHOUSE_BI_PASSWORD ?? '') : writerPassword,
+    database: database ?? env.CLICKHOUSE_DATABASE ?? (url.pathname.replace(/^\//, '') || 'default'),
+    request_timeout: 120_000,
+    application: 'runsync',
+    // A readonly user cannot enable response compression (it is a setting); keep both off for it.
+    ...(role === 'reader' ? { compression: { response: false, request: false } } : {}),
+  };
+  if (env.CLICKHOUSE_CA_CERT) {
+    if (url.protocol !== 'https:') throw new Error('CLICKHOUSE_CA_CERT is set but CLICKHOUSE_URL is not https://');
+    options.tls = { ca_cert: readFileSync(env.CLICKHOUSE_CA_CERT) };
+  }
+  return options;
 }
 
 /**
@@ -23,22 +64,19 @@ export interface Warehouse {
  */
 export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> {
   const env = opts.env ?? process.env;
-  if (env.CLICKHOUSE_URL) {
-    const url = new URL(env.CLICKHOUSE_URL);
-    const client = createClient({
-      url: `${url.protocol}//${url.host}`,
-      username: env.CLICKHOUSE_USER ?? (decodeURIComponent(url.username) || 'default'),
-      password: env.CLICKHOUSE_PASSWORD ?? decodeURIComponent(url.password),
-      database: env.CLICKHOUSE_DATABASE ?? (url.pathname.replace(/^\//, '') || 'default'),
-      request_timeout: 120_000,
-      application: 'runsync',
-    });
-    return { client, kind: 'http', describe: `${url.protocol}//${url.host}`, close: () => client.close() };
+  const http = httpClientOptions(env);
+  if (http) {
+    const client = createClient(http);
+    return { client, kind: 'http', describe: http.url as string, env, close: () => client.close() };
   }
   const path = resolve(join(opts.dataDir, 'clickhouse'));
   mkdirSync(path, { recursive: true });
   // Imported lazily: the 500 MB engine is only loaded when the embedded warehouse is used.
-  const { createChdbConnection } = await import('chdb/connection');
+  const { createChdbConnection } = await import('chdb/connection').catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    // The production image leaves the optional engine out: it talks to a ClickHouse server.
+    throw new Error('the embedded ClickHouse (npm package chdb) is not installed here: set CLICKHOUSE_URL to use a ClickHouse server, or `npm install chdb`');
+  });
   let client: ClickHouseClient;
   try {
     client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
@@ -53,5 +91,5 @@ export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> 
     }
     throw e;
   }
-  return { client, kind: 'chdb', describe: `chdb:${path}`, close: () => client.close() };
+  return { client, kind: 'chdb', describe: `chdb:${path}`, env, close: () => client.close() };
 }

@@ -11,7 +11,7 @@ export const migrateCommand: Command = {
     const ctx = cliContext(values);
     const wh = await openWarehouse({ dataDir: ctx.dataDir });
     try {
-      const applied = await migrate(wh.client);
+      const applied = await migrate(wh.client, { cluster: ctx.config.clickhouse.cluster });
       out(applied.length ? `applied ${applied.length} migration(s) to ${wh.describe}:\n${applied.map((a) => '  ' + a).join('\n')}` : `${wh.describe} is up to date`);
       return 0;
     } finally {

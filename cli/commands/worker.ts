@@ -2,6 +2,7 @@ import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { startServices } from '../../runtime/services.js';
 import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
+import { missingTokens } from '../../runtime/tokens.js';
 
 export const workerCommand: Command = {
   name: 'worker',
@@ -12,6 +13,11 @@ export const workerCommand: Command = {
     const ctx = cliContext(values);
     if (!process.env.TEMPORAL_ADDRESS && !ctx.config.temporal.address) {
       out('runsync worker joins an existing Temporal cluster: set TEMPORAL_ADDRESS (or temporal.address in the config). For everything embedded use `runsync start`.');
+      return 2;
+    }
+    const missing = missingTokens(ctx.config, process.env);
+    if (missing.length) {
+      out(`API tokens are not set for: ${missing.join(', ')}; set them (the deployment's runsync.env) or disable those sources`);
       return 2;
     }
     const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });

@@ -32,12 +32,18 @@ export interface Harness {
  * A real worker on the shared Temporal dev server, bound to a fresh chDB directory.
  * Only provider APIs are simulated; Temporal and ClickHouse are the real engines.
  */
-export async function startHarness(opts: { sources: unknown[]; env: Record<string, string>; budget?: { maxPages: number; maxMs: number } }): Promise<Harness> {
+export async function startHarness(opts: {
+  sources: unknown[];
+  env: Record<string, string>;
+  budget?: { maxPages: number; maxMs: number };
+  /** Opens the warehouse with these variables (CLICKHOUSE_URL: a server, or the test stand-in for one). */
+  warehouseEnv?: NodeJS.ProcessEnv;
+}): Promise<Harness> {
   const address = inject('temporalAddress');
   const dataDir = mkdtempSync(join(tmpdir(), 'runsync-test-'));
   const taskQueue = `test-${randomUUID()}`;
   const config = parseConfig({ dataDir, sources: opts.sources, temporal: { taskQueue } }, 'test config');
-  const warehouse = await openWarehouse({ dataDir });
+  const warehouse = await openWarehouse({ dataDir, env: opts.warehouseEnv ?? process.env });
   await migrate(warehouse.client);
   installTemporalRuntime();
   const native = await NativeConnection.connect({ address });
