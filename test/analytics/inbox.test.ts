@@ -30,6 +30,7 @@ async function service(server: Record<string, unknown>) {
       { name: 'dx-a', provider: 'dx', baseUrl: 'http://127.0.0.1:9/', tokenEnv: 'DX_TOKEN' },
       { name: 'dx-b', provider: 'dx', baseUrl: 'http://127.0.0.1:9/', tokenEnv: 'DX_TOKEN' },
       { name: 'dx-c', provider: 'dx', baseUrl: 'http://127.0.0.1:9/', tokenEnv: 'DX_TOKEN' },
+      { name: 'dx-d', provider: 'dx', baseUrl: 'http://127.0.0.1:9/', tokenEnv: 'DX_TOKEN' },
       { name: 'st', provider: 'strait', baseUrl: 'http://127.0.0.1:9/', tokenEnv: 'ST_TOKEN', options: { projectId: 'p1' } },
     ],
     server,
@@ -69,6 +70,20 @@ afterAll(async () => {
 });
 
 describe('run ids', () => {
+  it('accepts ids for an inbox source, refuses sources that list their own runs and unknown ones, and requires the bearer token', async () => {
+    const post = await service({});
+    const ok = await post('dx-d', { run_ids: ['c1', 'c2'] });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.text)).toMatchObject({ accepted: 2 });
+    expect(await inboxIds('dx-d')).toEqual(['c1', 'c2']);
+    expect((await post('st', ['r1'])).status).toBe(400);
+    expect((await post('nope', ['r1'])).status).toBe(404);
+    const http = servers[servers.length - 1];
+    const wrong = await fetch(`${http.url}/sources/dx-d/runs`, { method: 'POST', body: '["c3"]', headers: { authorization: 'Bearer wrong-token' } });
+    expect(wrong.status).toBe(401);
+    expect(await inboxIds('dx-d')).toEqual(['c1', 'c2']);
+  });
+
   it('refuses ids with control characters, naming the id, and stores nothing of that request', async () => {
     const post = await service({});
     for (const bad of ['line1\nline2', 'nul\u0000byte', 'cr\rret', 'esc\u001b[31m', 'del\u007f']) {
