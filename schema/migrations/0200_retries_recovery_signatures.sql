@@ -112,25 +112,31 @@ WHERE is_test = 0
 GROUP BY source, retry_root_run_id;
 
 -- The runs every rate counts, with their chain's outcome: one shared definition under
--- the daily and weekly rates, the report and the alerts.
+-- the daily and weekly rates, the report and the alerts. The chain's first and final
+-- status come from a window over the chain (the same rule as retry_chains), so `runs`
+-- is read once.
 CREATE OR REPLACE VIEW terminal_runs AS
 SELECT
-  r.source AS source, r.run_id AS run_id, r.provider AS provider, r.workflow_id AS workflow_id, r.workflow_name AS workflow_name,
-  r.status AS status, r.created_at AS created_at, r.started_at AS started_at, r.finished_at AS finished_at,
-  r.queue_ms AS queue_ms, r.duration_ms AS duration_ms, r.total_ms AS total_ms, r.cost AS cost,
-  r.error AS error, r.error_signature AS error_signature,
-  r.retry_root_run_id AS retry_root_run_id, r.attempt AS attempt,
-  toDate(assumeNotNull(r.finished_at), 'UTC') AS day,
-  toMonday(assumeNotNull(r.finished_at), 'UTC') AS week,
-  CAST(r.status IN ('failed', 'timed_out'), 'UInt8') AS is_failure,
-  CAST(r.status IN ('succeeded', 'failed', 'timed_out'), 'UInt8') AS is_decided,
-  CAST(r.attempt = 1 AND r.status IN ('failed', 'timed_out') AND ch.rescued = 1, 'UInt8') AS rescued_by_retry
-FROM runs AS r
-LEFT JOIN (SELECT source, root_run_id, rescued FROM retry_chains) AS ch
-  ON ch.source = r.source AND ch.root_run_id = r.retry_root_run_id
-WHERE r.status IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'continued')
-  AND r.finished_at IS NOT NULL
-  AND r.is_test = 0;
+  source, run_id, provider, workflow_id, workflow_name, status, created_at, started_at, finished_at,
+  queue_ms, duration_ms, total_ms, cost, error, error_signature, retry_root_run_id, attempt,
+  toDate(assumeNotNull(finished_at), 'UTC') AS day,
+  toMonday(assumeNotNull(finished_at), 'UTC') AS week,
+  CAST(status IN ('failed', 'timed_out'), 'UInt8') AS is_failure,
+  CAST(status IN ('succeeded', 'failed', 'timed_out'), 'UInt8') AS is_decided,
+  CAST(attempt = 1 AND status IN ('failed', 'timed_out') AND chain_first_status IN ('failed', 'timed_out') AND chain_final_status = 'succeeded', 'UInt8') AS rescued_by_retry
+FROM (
+  SELECT r.source AS source, r.run_id AS run_id, r.provider AS provider, r.workflow_id AS workflow_id, r.workflow_name AS workflow_name,
+         r.status AS status, r.created_at AS created_at, r.started_at AS started_at, r.finished_at AS finished_at,
+         r.queue_ms AS queue_ms, r.duration_ms AS duration_ms, r.total_ms AS total_ms, r.cost AS cost,
+         r.error AS error, r.error_signature AS error_signature, r.retry_root_run_id AS retry_root_run_id, r.attempt AS attempt,
+         toString(argMin(r.status, r.attempt) OVER chain) AS chain_first_status,
+         toString(argMax(r.status, (r.attempt, coalesce(r.created_at, r.started_at, r.first_seen_at), r.run_id)) OVER chain) AS chain_final_status
+  FROM runs AS r
+  WHERE r.is_test = 0
+  WINDOW chain AS (PARTITION BY r.source, r.retry_root_run_id)
+)
+WHERE status IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'continued')
+  AND finished_at IS NOT NULL;
 
 CREATE OR REPLACE VIEW failure_rates_daily AS
 SELECT
