@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
-import { startStraitSimulator, startB3osSimulator, startTracecatSimulator } from '../../simulators/index.js';
-import type { World } from '../../simulators/core/world.js';
-import { insertTruth, truthRows, type TruthRun, type TruthStep } from './sim-rows.js';
+import { chainsFromTruth, insertTruth, SIM_START, simulatedHistory, spellsFromTruth, type TruthRun, type TruthStep } from './sim-rows.js';
 
 /*
  * Retry chains, first-attempt rates, recoveries, MTTR, red time and failure signatures,
@@ -15,10 +13,8 @@ import { insertTruth, truthRows, type TruthRun, type TruthStep } from './sim-row
  */
 
 const DAY = 86_400_000;
-/** Wednesday 2026-11-25 12:00 UTC: three weeks of history before it. */
-const START = Date.UTC(2026, 10, 25, 12);
-/** An incident across the weekend and the week boundary of Monday 2026-11-23. */
-const SPELL = { from: Date.UTC(2026, 10, 21, 6), to: Date.UTC(2026, 10, 24, 3) };
+/** Wednesday 2026-11-25 12:00 UTC, three weeks of history before it. */
+const START = SIM_START;
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'continued']);
 const FAIL = new Set(['failed', 'timed_out']);
 const DECIDED = new Set(['succeeded', 'failed', 'timed_out']);
@@ -44,24 +40,7 @@ async function rows<T>(query: string): Promise<T[]> {
 }
 
 beforeAll(async () => {
-  const common = { seed: 7, start: START, initialRuns: 500, historyDays: 21, runsPerHour: 0 };
-  const strait = await startStraitSimulator({ ...common, redSpells: [{ workflow: 'nightly-etl', ...SPELL }] });
-  const b3os = await startB3osSimulator(common);
-  const tracecat = await startTracecatSimulator({ ...common, resetRate: 0.3 });
-  try {
-    // Retries and resets scheduled after the start happen as time moves on.
-    for (const s of [strait, b3os, tracecat]) s.advance(3_600_000);
-    const add = (p: TruthRun['provider'], source: string, world: World) => {
-      const t = truthRows(p, source, world);
-      runs.push(...t.runs);
-      steps.push(...t.steps);
-    };
-    add('strait', 'strait-prod', strait.world);
-    add('b3os', 'b3', b3os.world);
-    add('tracecat', 'tc', tracecat.world);
-  } finally {
-    await Promise.all([strait.close(), b3os.close(), tracecat.close()]);
-  }
+  ({ runs, steps } = await simulatedHistory());
   dir = mkdtempSync(join(tmpdir(), 'rs-retries-'));
   wh = await openWarehouse({ dataDir: dir });
   await migrate(wh.client);
@@ -74,40 +53,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Root and attempt of every run, by walking the world's retry pointers and execution ids. */
-function chainsFromTruth(): Map<string, { root: string; attempt: number }> {
-  const out = new Map<string, { root: string; attempt: number }>();
-  const known = byKey(runs, (r) => `${r.source}|${r.run_id}`);
-  const walk = (r: TruthRun): { root: string; attempt: number } => {
-    const k = `${r.source}|${r.run_id}`;
-    const done = out.get(k);
-    if (done) return done;
-    const prev = r.retry_of ? known.get(`${r.source}|${r.retry_of}`) : undefined;
-    const res = prev ? { root: walk(prev).root, attempt: walk(prev).attempt + 1 } : { root: r.run_id, attempt: 1 };
-    out.set(k, res);
-    return res;
-  };
-  for (const r of runs.filter((x) => x.provider !== 'tracecat')) walk(r);
-  // Tracecat: runs of one execution id in creation order; a reset retries the run before it,
-  // the run after a continue-as-new starts afresh.
-  const execs = new Map<string, TruthRun[]>();
-  for (const r of runs.filter((x) => x.provider === 'tracecat')) execs.set(r.execution_id, [...(execs.get(r.execution_id) ?? []), r]);
-  for (const list of execs.values()) {
-    list.sort((a, b) => a.created_at - b.created_at || (a.run_id < b.run_id ? -1 : 1));
-    let cur: { root: string; attempt: number } | null = null;
-    let prev: TruthRun | null = null;
-    for (const r of list) {
-      cur = prev && prev.status !== 'continued' && cur ? { root: cur.root, attempt: cur.attempt + 1 } : { root: r.run_id, attempt: 1 };
-      out.set(`${r.source}|${r.run_id}`, cur);
-      prev = r;
-    }
-  }
-  return out;
-}
-
 describe('retry chains', () => {
   it('the simulators produce chains on all three providers, and some are rescued', () => {
-    const chains = chainsFromTruth();
+    const chains = chainsFromTruth(runs);
     for (const source of ['strait-prod', 'b3', 'tc']) {
       const retried = runs.filter((r) => r.source === source && chains.get(`${r.source}|${r.run_id}`)!.attempt > 1);
       expect(retried.length, source).toBeGreaterThan(2);
@@ -115,7 +63,7 @@ describe('retry chains', () => {
   });
 
   it('runs.retry_root_run_id and runs.attempt match the chains walked in the worlds', async () => {
-    const chains = chainsFromTruth();
+    const chains = chainsFromTruth(runs);
     const got = await rows<{ source: string; run_id: string; retry_root_run_id: string; attempt: number }>(
       `SELECT source, run_id, retry_root_run_id, attempt FROM runs ORDER BY source, run_id`,
     );
@@ -127,7 +75,7 @@ describe('retry chains', () => {
   });
 
   it('retry_chains holds one row per chain with its first and final outcome', async () => {
-    const chains = chainsFromTruth();
+    const chains = chainsFromTruth(runs);
     const groups = new Map<string, (TruthRun & { attempt: number })[]>();
     for (const r of runs.filter((x) => x.is_test === 0)) {
       const c = chains.get(`${r.source}|${r.run_id}`)!;
@@ -166,7 +114,7 @@ describe('retry chains', () => {
 
 describe('first-attempt rates', () => {
   it('failure_rates_weekly: first_attempts, first_attempt_failures, rescued_by_retry, first_attempt_failure_rate', async () => {
-    const chains = chainsFromTruth();
+    const chains = chainsFromTruth(runs);
     const rescuedRoot = new Set<string>();
     const members = new Map<string, (TruthRun & { attempt: number })[]>();
     for (const r of runs.filter((x) => x.is_test === 0)) {
@@ -225,46 +173,9 @@ describe('first-attempt rates', () => {
   });
 });
 
-interface Spell {
-  source: string;
-  workflow_id: string;
-  failed_at: number;
-  failed_run_id: string;
-  recovered_at: number | null;
-  failed_runs: number;
-}
-
-/** Red spells walked run by run, per workflow, over decided runs in finish order. */
-function spellsFromTruth(): Spell[] {
-  const out: Spell[] = [];
-  const per = new Map<string, TruthRun[]>();
-  for (const r of runs) {
-    if (r.is_test === 1 || !DECIDED.has(r.status) || r.finished_at === null) continue;
-    const k = `${r.source}|${r.workflow_id}`;
-    per.set(k, [...(per.get(k) ?? []), r]);
-  }
-  for (const list of per.values()) {
-    list.sort((a, b) => a.finished_at! - b.finished_at! || (a.run_id < b.run_id ? -1 : 1));
-    let open: Spell | null = null;
-    for (const r of list) {
-      if (FAIL.has(r.status)) {
-        if (!open) {
-          open = { source: r.source, workflow_id: r.workflow_id, failed_at: r.finished_at!, failed_run_id: r.run_id, recovered_at: null, failed_runs: 0 };
-          out.push(open);
-        }
-        open.failed_runs++;
-      } else if (open) {
-        open.recovered_at = r.finished_at;
-        open = null;
-      }
-    }
-  }
-  return out;
-}
-
 describe('recovery', () => {
   it('recoveries match the red spells walked in the worlds', async () => {
-    const want = spellsFromTruth()
+    const want = spellsFromTruth(runs)
       .map((s) => ({
         source: s.source,
         workflow_id: s.workflow_id,
@@ -286,7 +197,7 @@ describe('recovery', () => {
   });
 
   it('failure_rates_weekly.mttr_ms and red_ms: recoveries ended in the week, red time inside the week', async () => {
-    const spells = spellsFromTruth();
+    const spells = spellsFromTruth(runs);
     const got = await rows<{ week: string; source: string; workflow_id: string; mttr_ms: number | null; red_ms: number }>(
       `SELECT week, source, workflow_id, mttr_ms, red_ms FROM failure_rates_weekly ORDER BY week, source, workflow_id`,
     );
