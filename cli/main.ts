@@ -9,9 +9,10 @@ import { statusCommand } from './commands/status.js';
 import { sqlCommand } from './commands/sql.js';
 import { trackCommand } from './commands/track.js';
 import { reportCommand } from './commands/report.js';
+import { alertsCommand } from './commands/alerts.js';
 import { ConfigError } from '../config/load.js';
 
-export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, checkCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, trackCommand];
+export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, checkCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, alertsCommand, trackCommand];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

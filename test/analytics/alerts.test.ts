@@ -15,6 +15,11 @@ import { parseConfig } from '../../config/load.js';
 import { toCh } from '../../core/time.js';
 import { createWorker, installTemporalRuntime } from '../../worker.js';
 import { transitions } from '../../alerts/state.js';
+import { evaluateRule, matches } from '../../alerts/rules.js';
+import { alertRuleSchema } from '../../config/schema.js';
+import { applyAlertsSchedule, ALERTS_SCHEDULE_ID } from '../../runtime/alerts-schedule.js';
+import { writeFileSync } from 'node:fs';
+import { main } from '../../cli/main.js';
 import type { AlertsResult } from '../../workflows/alerts.js';
 
 /*
@@ -210,5 +215,81 @@ describe('alerts', () => {
     expect(t.map((e) => `${e.alert} ${e.key} ${e.state}`)).toEqual(['deploy-failing strait-prod/wf-deploy firing']);
     const n = await rows<{ n: number }>(`SELECT toUInt32(count()) AS n FROM alert_events FINAL`);
     expect(n[0].n).toBe(4);
+  });
+
+  it('runsync alerts --dry-run prints what would fire', async () => {
+    const cfg = join(dir, 'runsync.config.json');
+    writeFileSync(cfg, JSON.stringify({ dataDir: dir, alerts: { rules: [{ name: 'any-failing', type: 'failure_rate', threshold: 0.01, minRuns: 1, window: '3650d' }] } }));
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
+    try {
+      expect(await main(['alerts', '--dry-run', '--config', cfg])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(lines.join('')).toMatch(/would fire +any-failing strait-prod\/wf-deploy: Deploy \(strait-prod\): failure rate/);
+    const n = await rows<{ n: number }>(`SELECT toUInt32(count()) AS n FROM alert_events FINAL WHERE alert = 'any-failing'`);
+    expect(n[0].n).toBe(0);
+  });
+
+  it('is evaluated by a Temporal Schedule', async () => {
+    const config = parseConfig({ dataDir: dir, alerts: { schedule: '*/10 * * * *', rules: [{ name: 'x', type: 'stale_source', maxAge: '1h' }] } }, 'test config');
+    try {
+      expect(await applyAlertsSchedule(client, config, taskQueue)).toBe(ALERTS_SCHEDULE_ID);
+      const d = await client.schedule.getHandle(ALERTS_SCHEDULE_ID).describe();
+      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'alerts', taskQueue });
+      expect(JSON.stringify(d.spec)).toContain('"minute":[{"start":0,"end":59,"step":10}]');
+    } finally {
+      await client.schedule.getHandle(ALERTS_SCHEDULE_ID).delete().catch(() => undefined);
+    }
+  });
+});
+
+describe('alert rules', () => {
+  const rule = (r: Record<string, unknown>) => alertRuleSchema.parse(r);
+  const base = { source: 'b3', provider: 'b3os', workflow_name: 'Swap', provider_status: 'x', is_test: 0, synced_at: toCh(T0), version: 1 };
+  const T = T0 + 30 * 24 * HOUR;
+
+  it('patterns: exact names and *', () => {
+    expect(matches(['wf-*'], 'wf-deploy')).toBe(true);
+    expect(matches(['wf-*'], 'deploy')).toBe(false);
+    expect(matches(['a.b'], 'axb')).toBe(false);
+  });
+
+  it('new_signature: a reason first seen in the window, not one seen in the four weeks before', async () => {
+    const run = (id: string, at: number, error: string) => ({ ...base, run_id: id, workflow_id: 'b3-swap', status: 'failed', is_terminal: 1, started_at: toCh(at - 1000), finished_at: toCh(at), first_seen_at: toCh(at), error });
+    await wh.client.insert({ table: 'run_versions', format: 'JSONEachRow', values: [
+      run('ns-1', T - 10 * 24 * HOUR, 'slippage 31 bps above limit'),
+      run('ns-2', T - HOUR, 'slippage 55 bps above limit'),
+      run('ns-3', T - HOUR, 'nonce 8812 already used by 0xabcdef0123'),
+    ] });
+    const f = await evaluateRule(wh.client, rule({ name: 'new-reason', type: 'new_signature', window: '1d', sources: ['b3'] }), T);
+    expect(f.map((x) => x.key)).toEqual(['b3/b3-swap/nonce <n> already used by <id>']);
+  });
+
+  it('p95_regression, stuck_run and stale_source', async () => {
+    const runs = [];
+    for (let i = 0; i < 10; i++) {
+      const at = T - 20 * 24 * HOUR + i * HOUR;
+      runs.push({ ...base, run_id: `p-old-${i}`, workflow_id: 'b3-p95', status: 'succeeded', is_terminal: 1, started_at: toCh(at - 60_000), finished_at: toCh(at), duration_ms: 60_000, first_seen_at: toCh(at) });
+      const at2 = T - 2 * 24 * HOUR + i * HOUR;
+      runs.push({ ...base, run_id: `p-new-${i}`, workflow_id: 'b3-p95', status: 'succeeded', is_terminal: 1, started_at: toCh(at2 - 300_000), finished_at: toCh(at2), duration_ms: 300_000, first_seen_at: toCh(at2) });
+    }
+    runs.push({ ...base, run_id: 'stuck-1', workflow_id: 'b3-p95', status: 'running', is_terminal: 0, started_at: toCh(T - 2 * HOUR), finished_at: null, duration_ms: null, first_seen_at: toCh(T - 2 * HOUR) });
+    runs.push({ ...base, run_id: 'young-1', workflow_id: 'b3-p95', status: 'running', is_terminal: 0, started_at: toCh(T - 10 * 60_000), finished_at: null, duration_ms: null, first_seen_at: toCh(T - 10 * 60_000) });
+    await wh.client.insert({ table: 'run_versions', format: 'JSONEachRow', values: runs });
+    const p95 = await evaluateRule(wh.client, rule({ name: 'slower', type: 'p95_regression', factor: 2, minRuns: 5, window: '7d', workflows: ['b3-p95'] }), T);
+    expect(p95.map((x) => x.key)).toEqual(['b3/b3-p95']);
+    expect(p95[0].message).toContain('5.0×');
+    // p95 of the last four weeks is 300 s; 3 × that is 15 min: the two-hour run is stuck, the ten-minute one is not.
+    const stuck = await evaluateRule(wh.client, rule({ name: 'stuck', type: 'stuck_run', multiple: 3, floor: '5m', workflows: ['b3-p95'] }), T);
+    expect(stuck.map((x) => x.key)).toEqual(['b3/stuck-1']);
+    await wh.client.insert({ table: 'sync_run_versions', format: 'JSONEachRow', values: [
+      { source: 'b3', sync_id: 's1', provider: 'b3os', started_at: toCh(T - 5 * HOUR), finished_at: toCh(T - 5 * HOUR + 1000), status: 'succeeded', version: 1 },
+      { source: 'strait-prod', sync_id: 's2', provider: 'strait', started_at: toCh(T - 10 * 60_000), finished_at: toCh(T - 9 * 60_000), status: 'succeeded', version: 1 },
+    ] });
+    const stale = await evaluateRule(wh.client, rule({ name: 'stale', type: 'stale_source', maxAge: '2h' }), T);
+    expect(stale.map((x) => x.key)).toEqual(['b3']);
   });
 });
