@@ -113,9 +113,25 @@ export const configSchema = z
       .object({
         schedule: cronExpr.default('0 8 * * 1'),
         enabled: z.boolean().default(true),
+        /** Notifier names (alerts.notifiers) that receive the whole weekly report. */
+        deliver: z.array(z.string()).default([]),
       })
       .strict()
-      .default({ schedule: '0 8 * * 1', enabled: true }),
+      .default({ schedule: '0 8 * * 1', enabled: true, deliver: [] }),
+    /** Who owns which workflows: each owner receives the weekly report cut to theirs. */
+    owners: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            sources: patterns,
+            /** Workflow ids or names. */
+            workflows: patterns,
+            notify: z.array(z.string()).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
     alerts: z
       .object({
         /** How often the alerts Schedule evaluates the rules. */
@@ -128,6 +144,11 @@ export const configSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    const notifierRef = (n: string, path: (string | number)[]) => {
+      if (!cfg.alerts.notifiers[n]) ctx.addIssue({ code: 'custom', path, message: `unknown notifier "${n}" (alerts.notifiers)` });
+    };
+    cfg.report.deliver.forEach((n, i) => notifierRef(n, ['report', 'deliver', i]));
+    cfg.owners.forEach((o, i) => o.notify.forEach((n, j) => notifierRef(n, ['owners', i, 'notify', j])));
     const rules = new Set<string>();
     cfg.alerts.rules.forEach((r, i) => {
       if (rules.has(r.name)) ctx.addIssue({ code: 'custom', path: ['alerts', 'rules', i, 'name'], message: `duplicate alert name "${r.name}"` });

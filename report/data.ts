@@ -7,7 +7,7 @@
  */
 import type { WarehouseDb } from '../warehouse/kysely.js';
 import type { IsoWeek } from './week.js';
-import { reportContext } from './sections/context.js';
+import { reportContext, workflowIdsMatching } from './sections/context.js';
 import { summarySection, weekBuckets, type ScopeSummary } from './sections/summary.js';
 import { flakySection, workflowSections, type FlakyWorkflow, type WorkflowFailures } from './sections/workflows.js';
 import { chartSeries, slowestSection, stepHotSpotsSection, type ChartSeries, type SlowRun, type StepHotSpot } from './sections/runs.js';
@@ -30,6 +30,8 @@ export interface ReportData extends ChartSeries {
   generatedAt: string;
   /** The sources the report was limited to ([] = all). */
   sourceFilter: string[];
+  /** The workflow patterns it was cut to ([] = all). */
+  workflowFilter: string[];
   overall: ScopeSummary;
   perSource: ScopeSummary[];
   mostFailing: WorkflowFailures[];
@@ -51,13 +53,15 @@ export interface ReportData extends ChartSeries {
 export interface ReportOptions {
   week: IsoWeek;
   sources?: string[];
+  /** Cut to these workflows (ids or names, `*` wildcards): an owner's report. */
+  workflows?: string[];
   /** Rows per ranked list. */
   top?: number;
   now?: number;
 }
 
 export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promise<ReportData> {
-  const ctx = reportContext(db, opts);
+  const ctx = reportContext(db, opts, opts.workflows?.length ? await workflowIdsMatching(db, opts.workflows) : null);
   const buckets = await weekBuckets(ctx);
   const [summary, workflows, flaky, slowest, stepHotSpots, series, syncHealth, retries, recovery, reasons, queue, cost] = await Promise.all([
     summarySection(ctx, buckets),
@@ -81,6 +85,7 @@ export async function collectReport(db: WarehouseDb, opts: ReportOptions): Promi
     previousUntil: ctx.previousUntil,
     generatedAt: new Date(ctx.now).toISOString(),
     sourceFilter: ctx.filter,
+    workflowFilter: ctx.workflows,
     ...summary,
     ...workflows,
     flaky,

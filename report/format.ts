@@ -79,7 +79,12 @@ export function periodText(d: ReportData): string {
   const base = d.inProgress
     ? `Week ${d.week.monday} to ${sunday} (UTC), in progress: runs that finished up to ${utcMinute(d.until)}, compared with ${d.previous.label} up to the same point (${utcMinute(d.previous.start)} to ${utcMinute(d.previousUntil)}).`
     : `Week ${d.week.monday} to ${sunday} (UTC), compared with ${d.previous.label}.`;
-  return base + (d.sourceFilter.length ? ` Sources: ${d.sourceFilter.join(', ')}.` : '') + ` Generated ${d.generatedAt}.`;
+  return (
+    base +
+    (d.sourceFilter.length ? ` Sources: ${d.sourceFilter.join(', ')}.` : '') +
+    (d.workflowFilter.length ? ` Workflows: ${d.workflowFilter.join(', ')}.` : '') +
+    ` Generated ${d.generatedAt}.`
+  );
 }
 
 /** Header of the columns that compare with the previous week. */

@@ -1,5 +1,5 @@
 /** What every section of the report reads: the warehouse, the span reported and the source filter. */
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../../schema/tables.js';
 import type { WarehouseDb } from '../../warehouse/kysely.js';
 import { previousWeek, type IsoWeek } from '../week.js';
@@ -21,6 +21,33 @@ export interface ReportContext {
   filter: string[];
   /** `source IN (…)` when the report is limited, else true: filtered in SQL, so a large warehouse is not read whole. */
   sourceWhere: ReturnType<typeof sourceIn>;
+  /** Workflow patterns (ids or names, `*` wildcards) an owner's report is cut to ([] = all). */
+  workflows: string[];
+  /** The workflow ids those patterns match (null: no cut). */
+  workflowIds: string[] | null;
+  /** The source filter and the workflow patterns, for relations with workflow_id and workflow_name. */
+  scopeWhere: ReturnType<typeof scopeIn>;
+}
+
+export const globRegex = (p: string) => `^${p.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`;
+
+export const scopeIn =
+  (filter: string[], workflowIds: string[] | null) =>
+  <TB extends keyof Database>(eb: ExpressionBuilder<Database, TB>) =>
+    eb.and([
+      filter.length ? eb(sql.ref('source'), 'in', filter) : eb.lit(true),
+      workflowIds === null ? eb.lit(true) : workflowIds.length ? eb(sql.ref('workflow_id'), 'in', workflowIds) : eb.lit(false),
+    ]);
+
+/** The workflow ids whose id or name matches one of the patterns (names change; ids do not). */
+export async function workflowIdsMatching(db: WarehouseDb, patterns: string[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('runs')
+    .select('workflow_id')
+    .distinct()
+    .where((eb) => eb(sql<SqlBool>`arrayExists(p -> match(workflow_id, p) OR match(workflow_name, p), ${patterns.map(globRegex)})`, '=', true))
+    .execute();
+  return rows.map((r) => r.workflow_id).sort();
 }
 
 export const sourceIn =
@@ -28,7 +55,11 @@ export const sourceIn =
   <TB extends keyof Database>(eb: ExpressionBuilder<Database, TB>) =>
     filter.length ? eb(sql.ref('source'), 'in', filter) : eb.lit(true);
 
-export function reportContext(db: WarehouseDb, opts: { week: IsoWeek; sources?: string[]; top?: number; now?: number }): ReportContext {
+export function reportContext(
+  db: WarehouseDb,
+  opts: { week: IsoWeek; sources?: string[]; workflows?: string[]; top?: number; now?: number },
+  workflowIds: string[] | null = null,
+): ReportContext {
   const week = opts.week;
   const previous = previousWeek(week);
   const now = opts.now ?? Date.now();
@@ -45,6 +76,9 @@ export function reportContext(db: WarehouseDb, opts: { week: IsoWeek; sources?: 
     top: opts.top ?? 10,
     filter,
     sourceWhere: sourceIn(filter),
+    workflows: opts.workflows ?? [],
+    workflowIds,
+    scopeWhere: scopeIn(filter, workflowIds),
   };
 }
 

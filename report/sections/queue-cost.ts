@@ -34,7 +34,7 @@ async function queueOf(ctx: ReportContext, from: number, to: number) {
     ])
     .where('finished_at', '>=', at(from))
     .where('finished_at', '<', at(to))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy('source')
     .orderBy('source')
     .execute();
@@ -65,7 +65,7 @@ async function costOf(ctx: ReportContext, from: number, to: number) {
     .where('cost', 'is not', null)
     .where('finished_at', '>=', at(from))
     .where('finished_at', '<', at(to))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy(['source', 'workflow_id'])
     .execute();
 }

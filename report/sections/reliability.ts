@@ -92,7 +92,7 @@ export async function retriesSection(ctx: ReportContext): Promise<RetriesSection
     ])
     .where('finished_at', '>=', at(ctx.week.start))
     .where('finished_at', '<', at(ctx.until))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy(['source', 'workflow_id'])
     .execute();
   const wf = rows.map(retryRow);
@@ -130,7 +130,7 @@ export async function recoverySection(ctx: ReportContext): Promise<RecoverySecti
     ])
     .where('failed_at', '<', end)
     .where((eb) => eb.or([eb('recovered_at', 'is', null), eb('recovered_at', '>=', start)]))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy(['source', 'workflow_id'])
     .execute();
   const all: RedWorkflow[] = rows.map((r) => ({
@@ -172,7 +172,7 @@ export async function reasonsSection(ctx: ReportContext): Promise<FailureReason[
       .where('is_failure', '=', 1)
       .where('finished_at', '>=', at(ctx.week.start))
       .where('finished_at', '<', at(ctx.until))
-      .where(ctx.sourceWhere)
+      .where(ctx.scopeWhere)
       .groupBy(['source', 'error_signature'])
       .orderBy(sql`failures`, 'desc')
       .orderBy('error_signature')
@@ -185,7 +185,7 @@ export async function reasonsSection(ctx: ReportContext): Promise<FailureReason[
       .where('is_failure', '=', 1)
       .where('finished_at', '>=', at(ctx.week.start - FOUR_WEEKS))
       .where('finished_at', '<', at(ctx.week.start))
-      .where(ctx.sourceWhere)
+      .where(ctx.scopeWhere)
       .execute(),
   ]);
   const seen = new Set(before.map((b) => `${b.source}\u0000${b.error_signature}`));

@@ -47,6 +47,7 @@ export async function slowestSection(ctx: ReportContext): Promise<SlowRun[]> {
     .where('r.finished_at', '>=', at(ctx.week.start))
     .where('r.finished_at', '<', at(ctx.until))
     .where((eb) => (ctx.filter.length ? eb('r.source', 'in', ctx.filter) : eb.lit(true)))
+    .where((eb) => (ctx.workflowIds === null ? eb.lit(true) : ctx.workflowIds.length ? eb('r.workflow_id', 'in', ctx.workflowIds) : eb.lit(false)))
     .orderBy('r.duration_ms', 'desc')
     .orderBy('r.run_id')
     .limit(ctx.top)
@@ -69,7 +70,7 @@ export async function stepHotSpotsSection(ctx: ReportContext): Promise<StepHotSp
     ])
     .where('day', '>=', ctx.week.monday)
     .where('day', '<=', isoDate(ctx.until - 1))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy(['source', 'workflow_id', 'step_ref'])
     .execute();
   return steps
@@ -95,7 +96,7 @@ export async function chartSeries(ctx: ReportContext): Promise<ChartSeries> {
       .select(['day', 'source', sql<number>`sum(runs)`.as('runs'), sql<number>`sum(failed + timed_out)`.as('failures'), sql<number>`sum(succeeded)`.as('succeeded')])
       .where('day', '>=', ctx.previous.monday)
       .where('day', '<=', isoDate(ctx.until - 1))
-      .where(ctx.sourceWhere)
+      .where(ctx.scopeWhere)
       .groupBy(['day', 'source'])
       .orderBy('day')
       .orderBy('source')
@@ -106,14 +107,14 @@ export async function chartSeries(ctx: ReportContext): Promise<ChartSeries> {
       .where('duration_ms', 'is not', null)
       .where('finished_at', '>=', at(ctx.week.start))
       .where('finished_at', '<', at(ctx.until))
-      .where(ctx.sourceWhere)
+      .where(ctx.scopeWhere)
       .execute(),
     ctx.db
       .selectFrom('terminal_runs')
       .select(['source', sql<number>`toUInt32(count(duration_ms))`.as('with_duration')])
       .where('finished_at', '>=', at(ctx.week.start))
       .where('finished_at', '<', at(ctx.until))
-      .where(ctx.sourceWhere)
+      .where(ctx.scopeWhere)
       .groupBy('source')
       .execute(),
   ]);

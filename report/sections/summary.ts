@@ -54,7 +54,7 @@ function bucketsOf(ctx: ReportContext, from: number, to: number): Promise<Bucket
     ])
     .where('finished_at', '>=', at(from))
     .where('finished_at', '<', at(to))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy(['source', 'workflow_id'])
     .execute();
 }
@@ -64,7 +64,7 @@ export async function weekBuckets(ctx: ReportContext): Promise<WeekBuckets> {
     .selectFrom('failure_rates_weekly')
     .select(['week', 'source', 'workflow_id', 'provider', 'workflow_name', 'runs', 'succeeded', 'failed', 'timed_out', 'cancelled'])
     .where('week', 'in', [ctx.week.monday, ctx.previous.monday])
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .execute();
   const prevFull = weekly.filter((r) => r.week === ctx.previous.monday);
   const [cur, prev] = ctx.inProgress
@@ -84,7 +84,7 @@ function percentiles(ctx: ReportContext, from: number, to: number) {
     ])
     .where('finished_at', '>=', at(from))
     .where('finished_at', '<', at(to))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     // WITH ROLLUP adds the all-sources row with source = ''.
     .groupBy(sql`source WITH ROLLUP`)
     .execute();

@@ -52,7 +52,7 @@ export async function workflowSections(
       .select(['source', 'workflow_id'])
       .where('is_test', '=', 0)
       .where('workflow_id', 'in', [...new Set(b.cur.map((r) => r.workflow_id))])
-      .where(ctx.sourceWhere)
+      .where(ctx.scopeWhere)
       .groupBy(['source', 'workflow_id'])
       .having(sql`min(coalesce(created_at, started_at, finished_at, first_seen_at))`, '<', at(ctx.week.start))
       .execute();
@@ -80,7 +80,7 @@ export async function flakySection(ctx: ReportContext): Promise<FlakyWorkflow[]>
     .where('is_decided', '=', 1)
     .where('finished_at', '>=', at(ctx.week.start))
     .where('finished_at', '<', at(ctx.until))
-    .where(ctx.sourceWhere)
+    .where(ctx.scopeWhere)
     .groupBy(['source', 'workflow_id'])
     .execute();
   return outcomes

@@ -109,6 +109,8 @@ beforeAll(async () => {
     {
       dataDir: dir,
       temporal: { taskQueue },
+      report: { deliver: ['hook'] },
+      owners: [{ name: 'payments', sources: ['strait-*'], workflows: ['Deploy'], notify: ['mail'] }],
       alerts: {
         notifiers: {
           hook: { type: 'webhook', urlEnv: 'TEST_HOOK_URL' },
@@ -291,5 +293,27 @@ describe('alert rules', () => {
     ] });
     const stale = await evaluateRule(wh.client, rule({ name: 'stale', type: 'stale_source', maxAge: '2h' }), T);
     expect(stale.map((x) => x.key)).toEqual(['b3']);
+  });
+});
+
+describe('report delivery', () => {
+  it('delivers the weekly report to report.deliver, and to each owner cut to their workflows', async () => {
+    await addRuns(T0 - 3 * HOUR, ['succeeded']);
+    const before = received.length;
+    const mailsBefore = mails.length;
+    const r = (await client.workflow.execute('weeklyReport', { taskQueue, workflowId: `report-${randomUUID()}`, args: [{ week: '2026-W47' }] })) as { week: string; undelivered: string[] };
+    expect(r.undelivered).toEqual([]);
+    const hook = received.slice(before).filter((x) => x.path === '/hook');
+    expect(hook).toHaveLength(1);
+    expect(hook[0].body).toMatchObject({ title: 'Reliability report 2026-W47', week: '2026-W47', owner: '' });
+    expect(String(hook[0].body.text)).toContain('## Retries');
+    const mail = mails.slice(mailsBefore);
+    expect(mail).toHaveLength(1);
+    expect(mail[0]).toContain('Subject: Reliability report 2026-W47 for payments');
+    // Cut to the owner's workflow: Deploy on strait-prod, not the B3OS workflows of the other tests.
+    const text = mail[0].replace(/=\r?\n/g, '');
+    expect(text).toContain('strait-prod');
+    expect(text).not.toContain('b3-p95');
+    expect(text).not.toContain('Swap');
   });
 });
