@@ -10,9 +10,10 @@ import { sqlCommand } from './commands/sql.js';
 import { trackCommand } from './commands/track.js';
 import { reportCommand } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
+import { alertsCommand } from './commands/alerts.js';
 import { ConfigError } from '../config/load.js';
 
-export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, checkCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, trackCommand, serveCommand];
+export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, checkCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, alertsCommand, trackCommand, serveCommand];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

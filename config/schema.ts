@@ -57,6 +57,48 @@ export const sourceSchema = z
 
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as SLACK_WEBHOOK_URL');
+/** Source or workflow patterns: exact names, `*` matches any run of characters. */
+const patterns = z.array(z.string().min(1)).min(1).default(['*']);
+
+/** Where alerts go. URLs and credentials stay in environment variables. */
+export const notifierSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('slack'), urlEnv: envName }).strict(),
+  z.object({ type: z.literal('webhook'), urlEnv: envName }).strict(),
+  z
+    .object({
+      type: z.literal('email'),
+      /** Variable holding an SMTP URL such as smtps://user:password@smtp.example.com:465. */
+      smtpUrlEnv: envName,
+      from: z.string().min(3),
+      to: z.array(z.string().email()).min(1),
+    })
+    .strict(),
+]);
+export type NotifierConfig = z.infer<typeof notifierSchema>;
+
+const ruleBase = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/i, 'letters, digits, ".", "_" or "-", at most 63 characters'),
+  sources: patterns,
+  workflows: patterns,
+  /** Notifier names (alerts.notifiers). */
+  notify: z.array(z.string()).default([]),
+};
+
+export const alertRuleSchema = z.discriminatedUnion('type', [
+  /** Failure rate over `window` at or above `threshold`, with at least `minRuns` decided runs. */
+  z.object({ ...ruleBase, type: z.literal('failure_rate'), threshold: z.number().min(0).max(1), minRuns: z.number().int().min(1).default(5), window: duration.default('24h') }).strict(),
+  /** A failure signature first seen in a workflow within `window` (none in the four weeks before). */
+  z.object({ ...ruleBase, type: z.literal('new_signature'), window: duration.default('24h') }).strict(),
+  /** p95 duration over `window` above `factor` × the p95 of the four weeks before. */
+  z.object({ ...ruleBase, type: z.literal('p95_regression'), factor: z.number().gt(1).default(1.5), minRuns: z.number().int().min(1).default(5), window: duration.default('7d') }).strict(),
+  /** A run open longer than `multiple` × its workflow's p95 duration (four weeks), and at least `floor`. */
+  z.object({ ...ruleBase, type: z.literal('stuck_run'), multiple: z.number().gt(0).default(3), floor: duration.default('30m') }).strict(),
+  /** A source whose last successful sync is older than `maxAge`. */
+  z.object({ ...ruleBase, type: z.literal('stale_source'), maxAge: duration.default('2h') }).strict(),
+]);
+export type AlertRule = z.infer<typeof alertRuleSchema>;
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('.runsync'),
@@ -93,12 +135,50 @@ export const configSchema = z
       .object({
         schedule: cronExpr.default('0 8 * * 1'),
         enabled: z.boolean().default(true),
+        /** Notifier names (alerts.notifiers) that receive the whole weekly report. */
+        deliver: z.array(z.string()).default([]),
       })
       .strict()
-      .default({ schedule: '0 8 * * 1', enabled: true }),
+      .default({ schedule: '0 8 * * 1', enabled: true, deliver: [] }),
+    /** Who owns which workflows: each owner receives the weekly report cut to theirs. */
+    owners: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            sources: patterns,
+            /** Workflow ids or names. */
+            workflows: patterns,
+            notify: z.array(z.string()).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    alerts: z
+      .object({
+        /** How often the alerts Schedule evaluates the rules. */
+        schedule: cronExpr.default('*/5 * * * *'),
+        notifiers: z.record(z.string(), notifierSchema).default({}),
+        rules: z.array(alertRuleSchema).default([]),
+      })
+      .strict()
+      .default({ schedule: '*/5 * * * *', notifiers: {}, rules: [] }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    const notifierRef = (n: string, path: (string | number)[]) => {
+      if (!cfg.alerts.notifiers[n]) ctx.addIssue({ code: 'custom', path, message: `unknown notifier "${n}" (alerts.notifiers)` });
+    };
+    cfg.report.deliver.forEach((n, i) => notifierRef(n, ['report', 'deliver', i]));
+    cfg.owners.forEach((o, i) => o.notify.forEach((n, j) => notifierRef(n, ['owners', i, 'notify', j])));
+    const rules = new Set<string>();
+    cfg.alerts.rules.forEach((r, i) => {
+      if (rules.has(r.name)) ctx.addIssue({ code: 'custom', path: ['alerts', 'rules', i, 'name'], message: `duplicate alert name "${r.name}"` });
+      rules.add(r.name);
+      r.notify.forEach((n, j) => {
+        if (!cfg.alerts.notifiers[n]) ctx.addIssue({ code: 'custom', path: ['alerts', 'rules', i, 'notify', j], message: `unknown notifier "${n}" (alerts.notifiers)` });
+      });
+    });
     const seen = new Set<string>();
     cfg.sources.forEach((s, i) => {
       if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source name "${s.name}"` });

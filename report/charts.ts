@@ -17,15 +17,29 @@ async function toSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/** Tableau 10: one colour per source, the same in every chart of a report. */
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/** Every source the report names, sorted, each with its colour. */
+export function sourceColours(d: ReportData): { domain: string[]; range: string[] } {
+  const domain = [...new Set([...d.perSource.map((s) => s.source), ...d.syncHealth.map((s) => s.source), ...d.daily.map((x) => x.source), ...d.durations.map((x) => x.source)])]
+    .filter(Boolean)
+    .sort();
+  return { domain, range: domain.map((_, i) => PALETTE[i % PALETTE.length]) };
+}
+
+const colour = (d: ReportData, extra: Record<string, unknown> = {}) => ({ field: 'source', type: 'nominal', scale: sourceColours(d), ...extra });
+
 const base = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   width: WIDTH,
   config: { font: 'system-ui, sans-serif', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { orient: 'bottom' } },
 } as const;
 
-/** Daily failure rate per source over this week and the one before. */
-export function failureRateChart(d: ReportData): Promise<string> {
+/** Daily failure rate per source over this week and the one before; null when there is nothing to draw. */
+export function failureRateChart(d: ReportData): Promise<string> | null {
   const values = d.daily.filter((x) => x.failure_rate !== null).map((x) => ({ ...x, day: `${x.day}T00:00:00Z` }));
+  if (values.length === 0) return null;
   return toSvg({
     ...base,
     height: 220,
@@ -38,7 +52,7 @@ export function failureRateChart(d: ReportData): Promise<string> {
         encoding: {
           x: { field: 'day', type: 'temporal', title: null, axis: { format: '%a %d %b', labelAngle: -30 }, timeUnit: 'utcyearmonthdate' },
           y: { field: 'failure_rate', type: 'quantitative', title: 'failure rate', axis: { format: '.0%' } },
-          color: { field: 'source', type: 'nominal', title: 'source' },
+          color: colour(d, { title: 'source' }),
           tooltip: [{ field: 'source' }, { field: 'runs' }, { field: 'failures' }],
         },
       },
@@ -46,9 +60,10 @@ export function failureRateChart(d: ReportData): Promise<string> {
   } as TopLevelSpec);
 }
 
-/** Distribution of run durations per source this week (log scale: seconds to hours). */
-export function durationChart(d: ReportData): Promise<string> {
+/** Distribution of run durations per source this week (log scale: seconds to hours); null when none is known. */
+export function durationChart(d: ReportData): Promise<string> | null {
   const values = d.durations.filter((x) => x.duration_ms > 0).map((x) => ({ source: x.source, seconds: x.duration_ms / 1000 }));
+  if (values.length === 0) return null;
   return toSvg({
     ...base,
     height: { step: 34 },
@@ -58,14 +73,15 @@ export function durationChart(d: ReportData): Promise<string> {
     encoding: {
       y: { field: 'source', type: 'nominal', title: null },
       x: { field: 'seconds', type: 'quantitative', title: 'duration (seconds, log scale)', scale: { type: 'log' } },
-      color: { field: 'source', type: 'nominal', legend: null },
+      color: colour(d, { legend: null }),
     },
   } as TopLevelSpec);
 }
 
-/** Terminal runs per day and source. */
-export function runsChart(d: ReportData): Promise<string> {
-  const values = d.daily.map((x) => ({ ...x, day: `${x.day}T00:00:00Z` }));
+/** Terminal runs per day and source; null when no run finished. */
+export function runsChart(d: ReportData): Promise<string> | null {
+  const values = d.daily.filter((x) => x.runs > 0).map((x) => ({ ...x, day: `${x.day}T00:00:00Z` }));
+  if (values.length === 0) return null;
   return toSvg({
     ...base,
     height: 160,
@@ -75,7 +91,7 @@ export function runsChart(d: ReportData): Promise<string> {
     encoding: {
       x: { field: 'day', type: 'ordinal', timeUnit: 'utcyearmonthdate', title: null, axis: { format: '%a %d', labelAngle: 0 } },
       y: { field: 'runs', type: 'quantitative', title: 'runs', stack: 'zero' },
-      color: { field: 'source', type: 'nominal', title: 'source' },
+      color: colour(d, { title: 'source' }),
     },
   } as TopLevelSpec);
 }

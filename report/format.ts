@@ -3,6 +3,10 @@ import { fromCh } from '../core/time.js';
 import type { ReportData } from './data.js';
 import { isoDate } from './week.js';
 
+/** The version of docs/metrics.md the numbers follow; the report's footer names it. */
+export const METRICS_VERSION = '2';
+export const footerText = (): string => `Metric definitions: docs/metrics.md, version ${METRICS_VERSION}.`;
+
 export function percent(rate: number | null): string {
   return rate === null ? '–' : `${(rate * 100).toFixed(1)}%`;
 }
@@ -18,13 +22,18 @@ export function rateChange(now: number | null, before: number | null): string {
 export function duration(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return '–';
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${Math.round(s - m * 60)}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${m - h * 60}m`;
+  // Round once, at the unit shown, so 59.96 s is `1m 0s` and never `0m 60s` or `4m 60s`.
+  if (Math.round(ms / 100) < 600) return `${(Math.round(ms / 100) / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+  const hours = Math.round(ms / 3_600_000);
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
 }
+
+/** `1 sync`, `2 syncs`. */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** Relative change of a duration; '–' when either side is unknown. */
 export function durationChange(now: number | null, before: number | null): string {
@@ -70,7 +79,12 @@ export function periodText(d: ReportData): string {
   const base = d.inProgress
     ? `Week ${d.week.monday} to ${sunday} (UTC), in progress: runs that finished up to ${utcMinute(d.until)}, compared with ${d.previous.label} up to the same point (${utcMinute(d.previous.start)} to ${utcMinute(d.previousUntil)}).`
     : `Week ${d.week.monday} to ${sunday} (UTC), compared with ${d.previous.label}.`;
-  return base + (d.sourceFilter.length ? ` Sources: ${d.sourceFilter.join(', ')}.` : '') + ` Generated ${d.generatedAt}.`;
+  return (
+    base +
+    (d.sourceFilter.length ? ` Sources: ${d.sourceFilter.join(', ')}.` : '') +
+    (d.workflowFilter.length ? ` Workflows: ${d.workflowFilter.join(', ')}.` : '') +
+    ` Generated ${d.generatedAt}.`
+  );
 }
 
 /** Header of the columns that compare with the previous week. */
@@ -84,8 +98,8 @@ export function completeness(d: ReportData): { source: string; problems: string[
       source: h.source,
       problems: [
         h.live && (h.live.freshness_s === null || h.live.freshness_s > 6 * 3600) ? `last good sync ${freshness(h.live.freshness_s)}` : '',
-        h.sync_failures ? `${h.sync_failures} failed sync(s) this week` : '',
-        h.quarantined ? `${h.quarantined} record(s) quarantined this week` : '',
+        h.sync_failures ? `${plural(h.sync_failures, 'failed sync')} this week` : '',
+        h.quarantined ? `${plural(h.quarantined, 'record')} quarantined this week` : '',
       ].filter(Boolean),
     }))
     .filter((x) => x.problems.length > 0);

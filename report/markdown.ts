@@ -1,12 +1,15 @@
 /** The weekly report as Markdown, for pasting into chat or a wiki. */
 import type { ReportData, ScopeSummary } from './data.js';
-import { completeness, duration, durationChange, percent, periodText, previousHeader, rateChange, syncTable, utcMinute, versusHeader, weekTitle } from './format.js';
+import { completeness, duration, durationChange, footerText, percent, periodText, previousHeader, rateChange, syncTable, utcMinute, versusHeader, weekTitle } from './format.js';
+import { reliabilityTables, type Cell } from './tables.js';
+
+const cellText = (c: Cell) => (c.hint ? `${c.text} (${c.hint})` : c.text);
 
 /** Table cells: pipes and newlines would break the table. */
 const cell = (v: unknown) => String(v ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
-function table(head: string[], rows: unknown[][]): string {
-  if (rows.length === 0) return '_none_\n';
+function table(head: string[], rows: unknown[][], empty = 'none'): string {
+  if (rows.length === 0) return `_${empty}_\n`;
   return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n') + '\n';
 }
 
@@ -61,11 +64,31 @@ export function renderMarkdown(d: ReportData): string {
   out.push('## Step hot spots');
   out.push('');
   out.push(table(['source', 'workflow', 'step', 'failures', 'runs', 'failure rate', 'p95 (worst day)'], d.stepHotSpots.map((s) => [s.source, s.workflow_name || s.workflow_id, s.step_ref, s.failures, s.runs, percent(s.failure_rate), duration(s.p95_duration_ms)])));
+  if (d.sourcesWithoutDurations.length) {
+    out.push(`Durations: ${d.sourcesWithoutDurations.join(', ')} ${d.sourcesWithoutDurations.length === 1 ? 'has' : 'have'} no run with a known duration (the provider reports no start time).`);
+    out.push('');
+  }
+  for (const sec of reliabilityTables(d)) {
+    out.push(`## ${sec.title}`);
+    out.push('');
+    out.push(sec.intro);
+    out.push('');
+    out.push(table(sec.head, sec.rows.map((r) => r.map(cellText)), sec.empty));
+    for (const m of sec.more ?? []) {
+      out.push(m.intro);
+      out.push('');
+      out.push(table(m.head, m.rows.map((r) => r.map(cellText)), m.empty));
+    }
+  }
   out.push(`## Sync health in ${d.week.label}`);
   out.push('');
   out.push(d.inProgress ? `Syncs started in the week up to ${utcMinute(d.until)}, and the state now.` : 'Syncs started in the week and records quarantined in it.');
   out.push('');
   const sync = syncTable(d);
   out.push(table(sync.head, sync.rows));
+  out.push('---');
+  out.push('');
+  out.push(footerText());
+  out.push('');
   return out.join('\n');
 }

@@ -1,6 +1,7 @@
 /**
  * Typed views of the warehouse relations for Kysely, kept next to the SQL that
- * creates them (migrations/0002_contract_views.sql, 0100_metrics.sql).
+ * creates them (migrations/0002_contract_views.sql, 0100_metrics.sql,
+ * 0200_retries_recovery_signatures.sql; definitions in docs/metrics.md).
  *
  * Types are what the JSON answer carries: DateTime64/Date come back as text
  * ('2026-11-16 08:00:00.000', '2026-11-16'); 64-bit integers come back as
@@ -50,6 +51,16 @@ export interface RunsTable {
   sync_id: string;
 }
 
+/** `runs` as analysts read it: the stored columns and what the view derives from them. */
+export interface RunsView extends RunsTable {
+  /** The first run of the retry chain this run belongs to (itself when it retries nothing). */
+  retry_root_run_id: string;
+  /** 1 for the chain's root, 2 for its first retry… */
+  attempt: number;
+  /** Failed and timed-out runs: the error with ids, numbers, addresses… replaced by placeholders. */
+  error_signature: string;
+}
+
 export interface StepsTable {
   source: string;
   run_id: string;
@@ -66,6 +77,10 @@ export interface StepsTable {
   error: string;
   attributes: Record<string, string>;
   synced_at: DateTime;
+}
+
+export interface StepsView extends StepsTable {
+  error_signature: string;
 }
 
 export interface EventsTable {
@@ -150,18 +165,98 @@ export interface RateColumns {
   p95_duration_ms: number | null;
 }
 
-export interface FailureRatesDailyView extends RateColumns {
-  day: DateOnly;
+/** First attempts of retry chains, counted like `failure_rate` (docs/metrics.md). */
+export interface FirstAttemptColumns {
+  first_attempt_failures: number;
+  rescued_by_retry: number;
+  first_attempt_failure_rate: number | null;
 }
 
-export interface FailureRatesWeeklyView extends RateColumns {
+export interface FailureRatesDailyView extends RateColumns, FirstAttemptColumns {
+  day: DateOnly;
+  /** First attempts that succeeded, failed or timed out (the first-attempt rate's denominator). */
+  first_attempts: number;
+}
+
+export interface FailureRatesWeeklyView extends RateColumns, FirstAttemptColumns {
   /** The Monday of the ISO week (UTC). */
   week: DateOnly;
+  first_attempts: number;
+  /** Mean recovery time of the recoveries that ended in the week; NULL when none did. */
+  mttr_ms: number | null;
+  /** Time in the week during which the workflow's latest decided run had failed. */
+  red_ms: number;
 }
 
-export interface StepFailureRatesDailyView extends RateColumns {
+export interface StepFailureRatesDailyView extends RateColumns, FirstAttemptColumns {
   day: DateOnly;
   step_ref: string;
+}
+
+/** The runs every rate counts (terminal, finished, not a test), with their bucket and chain outcome. */
+export interface TerminalRunsView {
+  source: string;
+  run_id: string;
+  provider: string;
+  workflow_id: string;
+  workflow_name: string;
+  status: RunStatus;
+  created_at: NullableDateTime;
+  started_at: NullableDateTime;
+  finished_at: DateTime;
+  queue_ms: number | null;
+  duration_ms: number | null;
+  total_ms: number | null;
+  cost: number | null;
+  error: string;
+  error_signature: string;
+  retry_root_run_id: string;
+  attempt: number;
+  day: DateOnly;
+  week: DateOnly;
+  is_failure: number;
+  is_decided: number;
+  rescued_by_retry: number;
+}
+
+export interface RetryChainsView {
+  source: string;
+  root_run_id: string;
+  provider: string;
+  workflow_id: string;
+  workflow_name: string;
+  attempts: number;
+  first_status: RunStatus;
+  final_status: RunStatus;
+  rescued: number;
+  first_started_at: NullableDateTime;
+  last_finished_at: NullableDateTime;
+  total_ms: number | null;
+}
+
+export interface RecoveriesView {
+  source: string;
+  workflow_id: string;
+  provider: string;
+  workflow_name: string;
+  failed_at: DateTime;
+  failed_run_id: string;
+  recovered_at: NullableDateTime;
+  recovery_ms: number | null;
+  failed_runs: number;
+}
+
+export interface FailureSignaturesWeeklyView {
+  week: DateOnly;
+  source: string;
+  workflow_id: string;
+  error_signature: string;
+  provider: string;
+  workflow_name: string;
+  sample_error: string;
+  runs: number;
+  first_seen_at: DateTime;
+  is_new: number;
 }
 
 export interface SyncHealthView {
@@ -193,8 +288,8 @@ export interface ReportsTable {
 }
 
 export interface Database {
-  runs: RunsTable;
-  steps: StepsTable;
+  runs: RunsView;
+  steps: StepsView;
   events: EventsTable;
   links: LinksTable;
   sync_runs: SyncRunsTable;
@@ -203,6 +298,10 @@ export interface Database {
   failure_rates_daily: FailureRatesDailyView;
   failure_rates_weekly: FailureRatesWeeklyView;
   step_failure_rates_daily: StepFailureRatesDailyView;
+  terminal_runs: TerminalRunsView;
+  retry_chains: RetryChainsView;
+  recoveries: RecoveriesView;
+  failure_signatures_weekly: FailureSignaturesWeeklyView;
   sync_health: SyncHealthView;
   reports: ReportsTable;
 }

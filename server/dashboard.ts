@@ -8,7 +8,7 @@ import type { RouteContext } from './app.js';
 import { collectReport } from '../report/data.js';
 import { renderReportBody, STYLE, esc } from '../report/html.js';
 import { parseIsoWeek, weekOf } from '../report/week.js';
-import { chTime, freshness, weekTitle } from '../report/format.js';
+import { chTime, freshness, plural, weekTitle } from '../report/format.js';
 import { warehouseDb } from '../warehouse/kysely.js';
 
 export async function handleDashboard(ctx: RouteContext): Promise<void> {
@@ -31,8 +31,8 @@ export async function handleDashboard(ctx: RouteContext): Promise<void> {
     .map((h) => {
       const live = h.live;
       const bad = h.sync_failures > 0 || (live !== null && (live.freshness_s === null || live.freshness_s > 6 * 3600 || live.last_sync_status === 'failed'));
-      const now = live ? `<div>last good sync ${esc(freshness(live.freshness_s))} · ${esc(live.open_runs)} open runs</div>` : '';
-      const week = `<div>${esc(weekLabel)}: ${esc(h.syncs)} syncs · ${esc(h.sync_failures)} failed · ${esc(h.quarantined)} quarantined</div>`;
+      const now = live ? `<div>last good sync ${esc(freshness(live.freshness_s))} · ${esc(plural(live.open_runs, 'open run'))}</div>` : '';
+      const week = `<div>${esc(weekLabel)}: ${esc(plural(h.syncs, 'sync'))} · ${esc(h.sync_failures)} failed · ${esc(h.quarantined)} quarantined</div>`;
       const err = h.last_error ? `<div class="err">${esc(chTime(h.last_error_at))}: ${esc(h.last_error)}</div>` : '';
       return `<div class="card ${bad ? 'bad' : 'ok'}"><div class="src">${esc(h.source)}</div>${now}${week}${err}</div>`;
     })

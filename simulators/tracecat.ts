@@ -98,6 +98,11 @@ export interface TracecatSimulatorOptions extends SimulatorOptions {
   workspaceId?: string;
   /** Closed executions older than this leave search and detail (default 30). */
   retentionDays?: number;
+  /**
+   * Probability that a failed or timed-out execution is reset later by an operator (a new
+   * run under the same execution id). Default 0, so a seed keeps giving the same world.
+   */
+  resetRate?: number;
 }
 
 export interface TracecatSimulator extends Simulator<TracecatTruth> {
@@ -171,6 +176,7 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
   const seed = opts.seed ?? 1;
   const workspaceId = opts.workspaceId ?? DEFAULT_TRACECAT_WORKSPACE;
   const retentionMs = (opts.retentionDays ?? 30) * 86_400_000;
+  const resetRate = opts.resetRate ?? 0;
   const idRng = new Rng(deriveSeed(seed, 'tracecat-workflows'));
   const wfIds = new Map(WORKFLOWS.map((w) => [w.key, `wf-${idRng.hex(32)}`]));
   const users = Array.from({ length: 3 }, () => idRng.uuid());
@@ -210,6 +216,12 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
           run.overrides.push({ at: run.endAt, status: 'succeeded', raw: 'CONTINUED_AS_NEW' });
           world.schedule(run.endAt, () => {
             world.createRun({ workflow: run.workflow, meta: { execId, trigger: meta.trigger, continuedFrom: run.id } });
+          });
+        }
+        // A failed execution is sometimes reset by an operator: a new run under the same execution id.
+        if (resetRate > 0 && (run.final === 'failed' || run.final === 'timed_out') && rng.chance(resetRate)) {
+          world.schedule(run.endAt + rng.int(60_000, 20 * 60_000), () => {
+            world.createRun({ workflow: run.workflow, meta: { execId, trigger: meta.trigger, resetOf: run.id } });
           });
         }
       },

@@ -2,6 +2,7 @@ import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { startServices, type Services } from '../../runtime/services.js';
 import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
+import { applyAlertsSchedule } from '../../runtime/alerts-schedule.js';
 import { formatOutcomes, syncOnce } from '../../runtime/run-sync.js';
 import { startDemo, type Demo } from '../../runtime/demo.js';
 import { startHttpServer } from '../../server/app.js';
@@ -76,6 +77,7 @@ export const startCommand: Command = {
       const schedules = values.once ? [] : await applySchedules(services.client, config, services.temporal.taskQueue, { prune: true });
       const reportSchedule = values.once ? null : await applyReportSchedule(services.client, config, services.temporal.taskQueue);
       if (reportSchedule) out(`report:    weekly reliability report on "${config.report.schedule}" (UTC) into ${ctx.dataDir}/reports`);
+      if (!values.once && (await applyAlertsSchedule(services.client, config, services.temporal.taskQueue))) out(`alerts:    ${config.alerts.rules.length} rule(s) evaluated on "${config.alerts.schedule}" (UTC)`);
       for (const { source, ids } of demo?.initialInbox ?? []) await addToInbox(services.warehouse.client, source, ids);
       out(`first sync of ${config.sources.length} source(s)…`);
       const outcomes = await syncOnce(services.client, config, services.temporal.taskQueue);

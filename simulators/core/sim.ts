@@ -2,7 +2,7 @@
 import { SimClock, DEFAULT_START } from './clock.js';
 import { FaultPlan, type RateLimitOptions } from './faults.js';
 import { startServer, type ProviderStyle, type RequestLogEntry, type RouteDef } from './server.js';
-import { World, type WorldHooks, type WorkflowDef, type OutcomeWeights } from './world.js';
+import { World, type WorldHooks, type WorkflowDef, type OutcomeWeights, type RedSpell } from './world.js';
 
 export type ProviderName = 'dx' | 'anon' | 'strait' | 'tracecat' | 'b3os';
 
@@ -15,6 +15,10 @@ export interface SimulatorOptions {
   tokens?: string[];
   /** Runs that exist at start, spread over the past days (default 30). */
   initialRuns?: number;
+  /** How many days back the initial runs are spread (default 3). */
+  historyDays?: number;
+  /** Incidents: every run of a workflow (by key) created in [from, to) fails. */
+  redSpells?: RedSpell[];
   /** New runs per simulated hour while time advances (default 20). */
   runsPerHour?: number;
   /** Per-token (per-org for B3OS, per-account for DX) limit on real wall time. */
@@ -75,6 +79,8 @@ export async function buildSimulator<TTruth>(input: BuildInput<TTruth>): Promise
     seed: opts.seed ?? 1,
     clock,
     initialRuns: opts.initialRuns ?? 30,
+    historyMs: opts.historyDays !== undefined ? opts.historyDays * 86_400_000 : undefined,
+    redSpells: opts.redSpells,
     runsPerHour: opts.runsPerHour ?? 20,
     workflows: input.workflows,
     outcomes: input.outcomes,

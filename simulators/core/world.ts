@@ -50,6 +50,8 @@ export interface Attempt {
   endAt: number;
   ok: boolean;
   error: string | null;
+  /** The message's template (`{n}`, `{ip}`… where the message has variable parts). */
+  errorTemplate?: string;
 }
 
 export interface StepPlan {
@@ -92,6 +94,8 @@ export interface WorldRun {
   steps: StepPlan[];
   overrides: RunOverride[];
   retryOf: WorldRun | null;
+  /** `error` with its variable parts as placeholders: failures with the same template differ only in ids and numbers. */
+  errorTemplate: string | null;
   /** Provider-specific fields chosen at creation (trigger, user, flags…). */
   meta: Record<string, unknown>;
   /** The run's own RNG stream, for providers that need more draws at creation. */
@@ -158,20 +162,52 @@ export interface WorldOptions {
   stepRetryRate?: number;
   /** How far back the initial runs are spread (ms). */
   historyMs?: number;
+  /** Spells during which every run of a workflow created in [from, to) fails (an incident). */
+  redSpells?: RedSpell[];
   hooks: WorldHooks;
 }
 
 const DEFAULT_OUTCOMES: OutcomeWeights = { succeeded: 0.72, failed: 0.16, timed_out: 0.05, cancelled: 0.07 };
 
+export interface RedSpell {
+  /** WorkflowDef.key */
+  workflow: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Step failures. Most carry variable parts (addresses, ids, counts), so real messages
+ * differ run to run while meaning the same thing; `fillError` draws the parts.
+ */
 export const STEP_ERRORS = [
-  'connection reset by peer',
-  'upstream returned 502 Bad Gateway',
+  'connection reset by peer {ip}:{port}',
+  'upstream returned 502 Bad Gateway (request {hex})',
   'validation failed: field "account_id" is required',
-  'permission denied for resource',
-  'deadline exceeded while waiting for response',
-  'out of memory',
-  'unexpected end of JSON input',
+  'permission denied for resource {uuid}',
+  'timeout after {ms} ms calling {ip}',
+  'out of memory (limit {n} MiB)',
+  'unexpected end of JSON input at position {n}',
 ];
+
+export function fillError(template: string, rng: Rng): string {
+  return template.replace(/\{(ip|port|hex|uuid|ms|n)\}/g, (_, k: string) => {
+    switch (k) {
+      case 'ip':
+        return `10.0.${rng.int(0, 255)}.${rng.int(1, 254)}`;
+      case 'port':
+        return String(rng.int(1024, 65535));
+      case 'hex':
+        return rng.hex(16);
+      case 'uuid':
+        return rng.uuid();
+      case 'ms':
+        return String(rng.int(29_000, 31_000));
+      default:
+        return String(rng.int(1, 99_999));
+    }
+  });
+}
 
 interface Scheduled {
   at: number;
@@ -191,6 +227,8 @@ export class World {
   private outcomes: OutcomeWeights;
   private stepRetryRate: number;
   private runsPerHour: number;
+  /** Variable parts of error messages: a stream of its own, so adding them changes no other draw. */
+  private detailRng: Rng;
   private listeners: ((run: WorldRun) => void)[] = [];
 
   constructor(private readonly opts: WorldOptions) {
@@ -199,6 +237,7 @@ export class World {
     this.arrivalRng = new Rng(deriveSeed(opts.seed, 'arrivals'));
     this.outcomes = { ...DEFAULT_OUTCOMES, ...(opts.outcomes ?? {}) };
     this.stepRetryRate = opts.stepRetryRate ?? 0.1;
+    this.detailRng = new Rng(deriveSeed(opts.seed, 'error-details'));
     this.runsPerHour = opts.runsPerHour;
     this.workflows = opts.workflows.map((w, index) => ({ ...w, index }));
   }
@@ -272,7 +311,8 @@ export class World {
     const subNs = input.subNs ?? rng.int(0, 999_999);
     let id = this.opts.hooks.makeId(rng, input);
     while (this.byId.has(id)) id = this.opts.hooks.makeId(rng, input);
-    const plan = this.plan(rng, workflow, createdAt, input.outcome);
+    const inSpell = (this.opts.redSpells ?? []).some((s) => s.workflow === workflow.key && createdAt >= s.from && createdAt < s.to);
+    const plan = this.plan(rng, workflow, createdAt, input.outcome ?? (inSpell ? 'failed' : undefined));
     const run: WorldRun = {
       index,
       id,
@@ -283,6 +323,7 @@ export class World {
       endAt: plan.endAt,
       final: plan.final,
       error: plan.error,
+      errorTemplate: plan.errorTemplate,
       steps: plan.steps,
       overrides: [],
       retryOf: input.retryOf ?? null,
@@ -301,7 +342,7 @@ export class World {
     wf: WorkflowDef,
     createdAt: number,
     forced: RunStatus | undefined,
-  ): Pick<WorldRun, 'startAt' | 'endAt' | 'final' | 'error' | 'steps'> {
+  ): Pick<WorldRun, 'startAt' | 'endAt' | 'final' | 'error' | 'errorTemplate' | 'steps'> {
     const outcome: RunStatus =
       forced && TERMINAL_RUN.has(forced) ? forced : rng.weighted<keyof OutcomeWeights>(this.outcomes);
     const startAt = createdAt + rng.int(150, 25_000);
@@ -310,6 +351,11 @@ export class World {
     const steps: StepPlan[] = [];
     let t = startAt + rng.int(5, 400);
     let runError: string | null = null;
+    let runErrorTemplate: string | null = null;
+    const stepError = (): Pick<Attempt, 'error' | 'errorTemplate'> => {
+      const template = rng.pick(STEP_ERRORS);
+      return { error: fillError(template, this.detailRng), errorTemplate: template };
+    };
     for (let i = 0; i < n; i++) {
       const def = wf.steps[i];
       const createdStep = startAt + i; // distinct, ordered creation instants
@@ -323,7 +369,7 @@ export class World {
       if (i < stopAt || outcome === 'succeeded') {
         if (rng.chance(this.stepRetryRate)) {
           const d = rng.int(500, 20_000);
-          attempts.push({ startAt: t, endAt: t + d, ok: false, error: rng.pick(STEP_ERRORS) });
+          attempts.push({ startAt: t, endAt: t + d, ok: false, ...stepError() });
           t += d + rng.int(1_000, 10_000);
         }
         const d = dur();
@@ -339,29 +385,34 @@ export class World {
       // the step where the run stops
       let final: StepStatus;
       let error: string | null;
+      let template: string | null;
       if (outcome === 'failed') {
         const tries = rng.int(1, 3);
         for (let k = 0; k < tries; k++) {
           const d = rng.int(500, 60_000);
-          attempts.push({ startAt: t, endAt: t + d, ok: false, error: rng.pick(STEP_ERRORS) });
+          attempts.push({ startAt: t, endAt: t + d, ok: false, ...stepError() });
           t += d + (k < tries - 1 ? rng.int(1_000, 15_000) : 0);
         }
         final = 'failed';
         error = attempts[attempts.length - 1].error;
+        template = attempts[attempts.length - 1].errorTemplate ?? error;
       } else if (outcome === 'timed_out') {
         const d = rng.int(10 * 60_000, 60 * 60_000);
         attempts.push({ startAt: t, endAt: t + d, ok: false, error: 'timed out' });
         t += d;
         final = 'timed_out';
         error = `step ${def.ref} timed out after ${Math.round(d / 1000)}s`;
+        template = `step ${def.ref} timed out after {n}s`;
       } else {
         const d = rng.int(1_000, 90_000);
         attempts.push({ startAt: t, endAt: t + d, ok: false, error: 'canceled by user' });
         t += d;
         final = 'cancelled';
         error = 'canceled by user';
+        template = error;
       }
       runError = outcome === 'cancelled' ? null : `step ${def.ref}: ${error}`;
+      runErrorTemplate = outcome === 'cancelled' ? null : `step ${def.ref}: ${template}`;
       steps.push({ index: i, def, createdAt: createdStep, startAt: stepStart, endAt: t, final, attempts, error, output: null });
     }
     const endAt = t + rng.int(5, 800);
@@ -371,7 +422,7 @@ export class World {
         s.final = outcome === 'cancelled' ? 'cancelled' : 'skipped';
       }
     }
-    return { startAt, endAt, final: outcome, error: runError, steps };
+    return { startAt, endAt, final: outcome, error: runError, errorTemplate: runErrorTemplate, steps };
   }
 
   /**
@@ -410,6 +461,7 @@ export class World {
     run.endAt = now;
     run.final = status;
     run.error = error;
+    run.errorTemplate = error;
     run.overrides = run.overrides.filter((o) => o.at <= now);
     if (raw) run.overrides.push({ at: now, status, raw, error });
   }

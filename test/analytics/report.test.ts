@@ -186,7 +186,7 @@ describe('weekly report', () => {
     const tc = data.syncHealth.find((h) => h.source === 'tc')!;
     expect(tc).toMatchObject({ syncs: 4, sync_failures: 2, quarantined: 2, warnings: 1, last_error: 'timeout after 30 s', last_error_at: '2026-11-13 09:00:00.000' });
     expect(body).toContain('| tc | 4 | 2 | 2 | 1 | timeout after 30 s | Fri 13 Nov 09:00 UTC |');
-    expect(body).toContain('> **Completeness:** tc: 2 failed sync(s) this week, 2 record(s) quarantined this week.');
+    expect(body).toContain('> **Completeness:** tc: 2 failed syncs this week, 2 records quarantined this week.');
     // Nothing from today: not the latest error, not the current freshness.
     expect(body).not.toContain('HTTP 503');
     expect(body).not.toContain('old error from W45');
