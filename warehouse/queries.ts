@@ -27,7 +27,7 @@ export async function runsToRepoll(
   const rows = await select<{ run_id: string }>(
     client,
     `SELECT run_id FROM (
-       SELECT r.run_id AS run_id FROM runs AS r
+       SELECT r.run_id AS run_id FROM run_versions AS r FINAL
        LEFT JOIN (SELECT run_id, max(gone_at) AS gone_at FROM gone_runs WHERE source = {source:String} GROUP BY run_id) AS g
          ON g.run_id = r.run_id
        WHERE r.source = {source:String} AND r.sync_id != {syncId:String}
