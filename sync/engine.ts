@@ -87,6 +87,8 @@ export class SourceSync {
   private unconfirmed = new Map<string, number>();
   private newest: number | null = null;
   private oldestListed: number | null = null;
+  /** Runs the provider said it no longer knows, in this call: said in one line, not one each. */
+  private gone: string[] = [];
   private gaps = 0;
   private oldestFailure: number | null = null;
 
@@ -266,10 +268,17 @@ export class SourceSync {
         this.d.pulse?.();
       });
       await this.confirm();
+      this.sayGone();
       cursor = ids.length < 200 ? null : ids[ids.length - 1];
       this.d.heartbeat({ phase: 'repoll', after: cursor, counts: this.snapshot() });
     }
     return { after: cursor, counts: this.snapshot() };
+  }
+
+  private sayGone(): void {
+    if (!this.gone.length) return;
+    this.d.log.warn('runs no longer known to the provider, not polled again', { source: this.name, runs: this.gone.length, first: this.gone.slice(0, 3).join(',') });
+    this.gone = [];
   }
 
   /** Writes what is queued and checks that every run written since the last check landed. */
@@ -334,7 +343,8 @@ export class SourceSync {
       // Polled by id and the provider no longer knows it: stop polling it, say so once.
       await this.d.store.runGone(key, msg);
       await this.quarantine('warning', where, key, `run ${key} is no longer known to the provider (${msg}); it is not polled again`, null);
-      this.d.log.warn('run gone', { source: this.name, run: key });
+      this.d.log.debug('run gone', { source: this.name, run: key });
+      this.gone.push(key);
       return 'ok';
     }
     this.counts.runs_failed++;
