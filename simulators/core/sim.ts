@@ -112,7 +112,7 @@ export async function buildSimulator<TTruth>(input: BuildInput<TTruth>): Promise
     const minOpen = o.minOpenMs ?? 10 * 60_000;
     const run = o.runId
       ? world.byId.get(o.runId)
-      : [...world.runs].reverse().find((r) => r.createdAt <= now && r.startAt <= now && r.endAt > now + minOpen && !held.has(r.id));
+      : [...world.runs].reverse().find((r) => r.createdAt <= now && r.endAt > now + minOpen && !held.has(r.id));
     if (!run) throw new Error(o.runId ? `no run ${o.runId}` : `no run stays open ${minOpen} ms from now to hold in status ${word}`);
     if (run.endAt <= now) throw new Error(`run ${run.id} is finished; only an open run can be held in status ${word}`);
     // Not terminal, so the world keeps finished_at empty while the word shows.
