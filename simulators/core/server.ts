@@ -298,7 +298,17 @@ async function streamOversized(res: http.ServerResponse, bytes: number): Promise
   while (left > 0 && !closed) {
     const part = left >= chunk.length ? chunk : chunk.slice(0, left);
     left -= part.length;
-    if (!res.write(part)) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+    if (!res.write(part)) {
+      await new Promise<void>((r) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          r();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
+    }
   }
   if (!closed) res.end('"}');
 }
