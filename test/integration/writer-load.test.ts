@@ -1,19 +1,20 @@
 /**
- * The write path under load, end to end: many runs fetched 16 at a time, every run row
- * landed exactly once (rows added while an insert is awaited must not be dropped).
+ * The write path under load, end to end: Tracecat pages of 1 000 executions, each with its
+ * history, fetched 16 at a time, so the writer's buffer fills and is flushed while runs are
+ * still adding rows. Every run row and event row lands exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStraitSimulator, type StraitSimulator } from '../../simulators/strait.js';
+import { startTracecatSimulator, type TracecatSimulator } from '../../simulators/tracecat.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { compareWithTruth, describeComparison, expectedOf } from '../helpers/truth.js';
 
-const SOURCE = 'strait-load';
-let sim: StraitSimulator;
+const SOURCE = 'tracecat-load';
+let sim: TracecatSimulator;
 let h: Harness;
 
 beforeAll(async () => {
-  sim = await startStraitSimulator({ seed: 1616, initialRuns: 3_000, runsPerHour: 0, start: Date.now() - 3_600_000 });
-  h = await startSimHarness(sim, { name: SOURCE, options: { projectId: 'proj_demo' }, rateLimit: 5000, concurrency: 16 });
+  sim = await startTracecatSimulator({ seed: 1616, initialRuns: 3_000, runsPerHour: 0, start: Date.now() - 3_600_000 });
+  h = await startSimHarness(sim, { name: SOURCE, options: { workspaceId: sim.workspaceId, limit: 1000 }, rateLimit: 5000, concurrency: 16 });
 });
 
 afterAll(async () => {
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('writer under load', () => {
-  it('3 000 runs at concurrency 16: every run row and step row landed exactly once; the counts are what landed', async () => {
+  it('3 000 executions, pages of 1 000, concurrency 16: every run and event row landed exactly once; the counts are what landed', async () => {
     const res = await h.sync(SOURCE);
     const exp = expectedOf(sim);
     const c = await compareWithTruth(h.query, SOURCE, exp);
