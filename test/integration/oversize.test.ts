@@ -14,7 +14,6 @@ let h: Harness;
 
 beforeAll(async () => {
   sim = await startStraitSimulator({ seed: 64, initialRuns: 80, runsPerHour: 30, start: Date.now() - 3_600_000 });
-  h = await startSimHarness(sim, { name: SOURCE, options: { projectId: 'proj_demo' }, maxResponseBytes: CAP, maxRetries: 2 });
 });
 
 afterAll(async () => {
@@ -24,6 +23,8 @@ afterAll(async () => {
 
 describe('an answer larger than maxResponseBytes', () => {
   it('is refused with an error naming the endpoint and the cap; memory stays bounded; the next sync lands everything', async () => {
+    // Built here, not in a hook: a config without `maxResponseBytes` must fail this test, not skip it.
+    h = await startSimHarness(sim, { name: SOURCE, options: { projectId: 'proj_demo' }, maxResponseBytes: CAP, maxRetries: 2 });
     await h.sync(SOURCE);
     const [before] = await h.query<any>(`SELECT toString(watermark) AS w FROM sync_state FINAL WHERE source = {s:String}`, { s: SOURCE });
     sim.advance(10 * 60_000);
