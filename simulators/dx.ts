@@ -281,7 +281,7 @@ export async function startDxSimulator(opts: SimulatorOptions = {}): Promise<DxS
         links.push(pr);
       }
     }
-    const status = STATUS[v.status];
+    const status = v.raw ?? STATUS[v.status];
     if (v.finishedAt !== null) {
       events.push({ id: m.eventIds[e++], type: 'CHANGE_STATUS', occurred_at: isoMs(v.finishedAt - 3), message: null, data: { status } });
     }

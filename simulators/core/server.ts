@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from './clock.js';
-import type { FaultPlan, RateDecision } from './faults.js';
+import type { FaultPlan, FaultSpec, RateDecision } from './faults.js';
 
 export type QueryValue = string | string[];
 
@@ -17,6 +17,8 @@ export interface RequestLogEntry {
   path: string;
   query: Record<string, QueryValue>;
   status: number;
+  /** The fault this answer carried, if any (`500`, `cut-close`, `stall`, `redirect`…). */
+  fault?: string;
 }
 
 export interface HttpReply {
@@ -156,9 +158,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return v === undefined ? [] : Array.isArray(v) ? v : [v];
       },
       maybeCorrupt: (record, id, corrupt) => {
-        if (!faults.takeMalformed(rawPath)) return record;
+        const plan = faults.takeMalformed(rawPath);
+        if (!plan) return record;
         const copy = structuredClone(record) as Record<string, unknown>;
-        const how = corrupt(copy);
+        const how = (plan.corrupt ?? corrupt)(copy);
         faults.malformedLog.push({ path: rawPath, id, how });
         return copy as typeof record;
       },
@@ -166,9 +169,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
     let reply: HttpReply;
     let extraHeaders: Record<string, string> = {};
-    const fault = faults.take(rawPath);
+    const planned = faults.take(rawPath);
+    const drawn = planned ? null : faults.drawRandom(rawPath);
+    const fault: FaultSpec | null = planned ?? drawn?.spec ?? null;
+    const kind = drawn?.kind ?? (fault ? faultKind(fault) : undefined);
     if (fault?.delayMs) await sleep(fault.delayMs);
-    if (fault && fault.status !== undefined) {
+    if (fault?.bodyBytes !== undefined) {
+      faults.count(kind!);
+      log.push({ at: clock.now(), method, path: rawPath, query, status: 200, fault: kind });
+      await streamOversized(res, fault.bodyBytes);
+      return;
+    }
+    if (fault?.redirectTo !== undefined) {
+      reply = { status: fault.status ?? 301, text: '', headers: { location: fault.redirectTo.replace(/\/+$/, '') + (req.url ?? '/'), ...(fault.headers ?? {}) } };
+    } else if (fault && fault.status !== undefined) {
       if (fault.body !== undefined) {
         const ct = fault.contentType ?? (looksJson(fault.body) ? 'application/json' : 'text/plain; charset=utf-8');
         reply = { status: fault.status, text: fault.body, headers: { 'content-type': ct } };
@@ -178,6 +192,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (fault.retryAfterSeconds !== undefined) {
         reply.headers = { ...reply.headers, 'retry-after': String(fault.retryAfterSeconds) };
       }
+      if (fault.headers) reply.headers = { ...reply.headers, ...fault.headers };
     } else {
       reply = (await route(ctx)) ?? style.error(404, 'not found', ctx);
     }
@@ -200,9 +215,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return null;
     }
 
+    const ok = reply.status >= 200 && reply.status < 300;
+    // Shapes of the route's own answer (cut, stall, rewrite) only apply to a success; a
+    // 401 or 404 goes out as it is and the fault counts as not injected.
+    const injected = fault !== null && (fault.status !== undefined || fault.redirectTo !== undefined || ok) && (fault.status !== undefined || fault.redirectTo !== undefined || fault.cut !== undefined || fault.stallMs !== undefined || fault.rewrite !== undefined);
+    if (injected) faults.count(kind!);
     const headers: Record<string, string> = { ...extraHeaders, ...(reply.headers ?? {}) };
     let body: string;
-    if (reply.text !== undefined) {
+    if (ok && fault?.rewrite && reply.json !== undefined) {
+      body = fault.rewrite(reply.json);
+      headers['content-type'] = 'application/json';
+    } else if (reply.text !== undefined) {
       body = reply.text;
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
         headers['content-type'] = 'text/plain; charset=utf-8';
@@ -211,7 +234,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       body = JSON.stringify(reply.json ?? null);
       headers['content-type'] = 'application/json';
     }
-    log.push({ at: clock.now(), method, path: rawPath, query, status: reply.status });
+    log.push({ at: clock.now(), method, path: rawPath, query, status: reply.status, ...(injected ? { fault: kind } : {}) });
+    if (ok && fault?.cut) {
+      const buf = Buffer.from(body);
+      const at = faults.cutPoint(buf.length);
+      if (fault.cut === 'clean') {
+        res.writeHead(reply.status, { ...headers, 'content-length': String(at), connection: 'close' });
+        res.end(buf.subarray(0, at));
+      } else {
+        res.writeHead(reply.status, { ...headers, 'content-length': String(buf.length) });
+        res.write(buf.subarray(0, at), () => res.destroy());
+      }
+      return;
+    }
+    if (ok && fault?.stallMs !== undefined) {
+      const buf = Buffer.from(body);
+      res.writeHead(reply.status, { ...headers, 'content-length': String(buf.length) });
+      res.write(buf.subarray(0, faults.cutPoint(buf.length)));
+      await sleep(fault.stallMs);
+      res.destroy();
+      return;
+    }
     res.writeHead(reply.status, headers);
     res.end(body);
   }
@@ -230,6 +273,44 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A name for a planned fault, for counts and the request log. */
+function faultKind(f: FaultSpec): string {
+  if (f.bodyBytes !== undefined) return 'oversized';
+  if (f.redirectTo !== undefined) return 'redirect';
+  if (f.cut) return `cut-${f.cut}`;
+  if (f.stallMs !== undefined) return 'stall';
+  if (f.rewrite) return 'rewrite';
+  if (f.status !== undefined) return f.status === 429 && f.retryAfterSeconds !== undefined ? '429-retry-after' : String(f.status);
+  return 'delay';
+}
+
+/** A valid JSON document of about `bytes` bytes, written in chunks as the client reads it. */
+async function streamOversized(res: http.ServerResponse, bytes: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let closed = false;
+  res.on('close', () => (closed = true));
+  const head = '{"data":[],"pad":"';
+  const chunk = 'x'.repeat(64 * 1024);
+  res.write(head);
+  let left = Math.max(0, bytes - head.length - 2);
+  while (left > 0 && !closed) {
+    const part = left >= chunk.length ? chunk : chunk.slice(0, left);
+    left -= part.length;
+    if (!res.write(part)) {
+      await new Promise<void>((r) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          r();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
+    }
+  }
+  if (!closed) res.end('"}');
 }
 
 function looksJson(s: string): boolean {

@@ -2,7 +2,7 @@
 import { SimClock, DEFAULT_START } from './clock.js';
 import { FaultPlan, type RateLimitOptions } from './faults.js';
 import { startServer, type ProviderStyle, type RequestLogEntry, type RouteDef } from './server.js';
-import { World, type WorldHooks, type WorkflowDef, type OutcomeWeights, type RedSpell } from './world.js';
+import { World, type WorldHooks, type WorkflowDef, type OutcomeWeights, type RedSpell, type RunOverride } from './world.js';
 
 export type ProviderName = 'dx' | 'anon' | 'strait' | 'tracecat' | 'b3os';
 
@@ -48,6 +48,15 @@ export interface Simulator<TTruth = unknown> {
   faults: FaultPlan;
   /** Exactly what the API would answer now, in the provider's own JSON shape. */
   truth(): TTruth;
+  /**
+   * Shows `word`, a status the provider's docs do not list, for an open run until
+   * `releaseStatus`: the run is not finished and sits in none of the documented states.
+   * Picks the newest run that stays open at least `minOpenMs` (default 10 min) unless
+   * `runId` is given. Returns the run's world id (the provider's run id; Tracecat's `run_id`).
+   */
+  holdStatus(word: string, opts?: { runId?: string; minOpenMs?: number }): string;
+  /** The run shows its planned status again. */
+  releaseStatus(runId: string): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +112,29 @@ export async function buildSimulator<TTruth>(input: BuildInput<TTruth>): Promise
     timer.unref();
   }
 
+  const held = new Map<string, RunOverride>();
+  const holdStatus = (word: string, o: { runId?: string; minOpenMs?: number } = {}): string => {
+    const now = clock.now();
+    const minOpen = o.minOpenMs ?? 10 * 60_000;
+    const run = o.runId
+      ? world.byId.get(o.runId)
+      : [...world.runs].reverse().find((r) => r.createdAt <= now && r.endAt > now + minOpen && !held.has(r.id));
+    if (!run) throw new Error(o.runId ? `no run ${o.runId}` : `no run stays open ${minOpen} ms from now to hold in status ${word}`);
+    if (run.endAt <= now) throw new Error(`run ${run.id} is finished; only an open run can be held in status ${word}`);
+    // Not terminal, so the world keeps finished_at empty while the word shows.
+    const ov: RunOverride = { at: now, status: 'waiting', raw: word };
+    run.overrides.push(ov);
+    held.set(run.id, ov);
+    return run.id;
+  };
+  const releaseStatus = (runId: string): void => {
+    const run = world.byId.get(runId);
+    const ov = held.get(runId);
+    if (!run || !ov) throw new Error(`run ${runId} is not held`);
+    run.overrides = run.overrides.filter((x) => x !== ov);
+    held.delete(runId);
+  };
+
   return {
     provider: input.provider,
     url: server.url + (input.basePath ?? ''),
@@ -116,6 +148,8 @@ export async function buildSimulator<TTruth>(input: BuildInput<TTruth>): Promise
     },
     faults,
     truth: () => input.truth(world),
+    holdStatus,
+    releaseStatus,
     close: async () => {
       if (timer) clearInterval(timer);
       timer = null;
