@@ -212,7 +212,7 @@ export class SourceSync {
     for (const raw of items) {
       const over = overLimits(raw, this.d.limits);
       if (over) {
-        await this.quarantine('error', endpoint, '', `list item ${over}`, null);
+        await this.quarantine('error', endpoint, keyOf(raw), `list item ${over}`, null);
         continue;
       }
       const listed = this.d.provider.readListItem(raw, stream.name);

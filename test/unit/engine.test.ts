@@ -157,7 +157,7 @@ describe('engine: bad records', () => {
     const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
     expect([...store.runs.keys()].sort()).toEqual(good.map((r) => r.id).sort());
     const errors = store.quarantined.filter((q) => q.severity === 'error');
-    expect(errors.map((q) => q.key).sort()).toEqual(['', '', 'bad-month', 'year-zero']);
+    expect(errors.map((q) => q.key).sort()).toEqual(['', 'bad-month', 'deep', 'year-zero']);
     expect(errors.find((q) => q.key === 'bad-month')!.reason).toMatch(/created_at: .*month 13 does not exist/);
     expect(errors.find((q) => q.key === 'year-zero')!.reason).toMatch(/created_at: .*year 0000/);
     expect(errors.some((q) => /nested deeper than 64 levels/.test(q.reason))).toBe(true);
