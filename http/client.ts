@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loggedFetch } from '../core/log.js';
 import { AuthError, EnvelopeError, HttpError } from './errors.js';
 import { scrubText } from '../core/redact.js';
 
@@ -108,7 +109,7 @@ export class HttpClient {
       let retryAfter: number | null = null;
       let failure: string;
       try {
-        const res = await fetch(url, {
+        const res = await loggedFetch(url, {
           headers: { accept: 'application/json', ...this.opts.headers },
           signal: this.opts.signal ? AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.opts.signal]) : AbortSignal.timeout(this.opts.timeoutMs),
         });

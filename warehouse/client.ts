@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLog } from '../core/log.js';
 
 export interface WarehouseOptions {
   /** runsync's data directory; chDB keeps its files in `<dataDir>/clickhouse`. */
@@ -32,6 +33,7 @@ export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> 
       database: env.CLICKHOUSE_DATABASE ?? (url.pathname.replace(/^\//, '') || 'default'),
       request_timeout: 120_000,
       application: 'runsync',
+      log: { LoggerClass: ClickHouseLog },
     });
     return { client, kind: 'http', describe: `${url.protocol}//${url.host}`, close: () => client.close() };
   }
@@ -41,7 +43,7 @@ export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> 
   const { createChdbConnection } = await import('chdb/connection');
   let client: ClickHouseClient;
   try {
-    client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+    client = createClient({ connection: createChdbConnection({ path }), log: { LoggerClass: ClickHouseLog } } as Parameters<typeof createClient>[0]);
     await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
   } catch (e) {
     const msg = (e as Error).message;
