@@ -8,6 +8,7 @@ import { migrate } from '../warehouse/migrate.js';
 import { startDevServer, type DevServer } from './temporal-server.js';
 import { createWorker, installTemporalRuntime } from '../worker.js';
 import { logger } from '../core/log.js';
+import { checkStopping, onStop, unlessStopping } from './lifecycle.js';
 
 const log = logger({ component: 'services' });
 
@@ -31,7 +32,7 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function temporalConnectOptions(address: string, env: NodeJS.ProcessEnv) {
+export function temporalConnectOptions(address: string, env: NodeJS.ProcessEnv) {
   const apiKey = env.TEMPORAL_API_KEY;
   return { address, ...(apiKey ? { tls: true, apiKey } : env.TEMPORAL_TLS === 'true' ? { tls: true } : {}) };
 }
@@ -45,28 +46,39 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
   const config = opts.config;
   const dataDir = resolve(opts.dataDir ?? config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const cleanups: (() => Promise<void>)[] = [];
+  // Each thing started is registered with the lifecycle at once, so a signal at any
+  // moment stops what exists; close() stops the same things in the same order.
+  const cleanups: { name: string; fn: () => Promise<void>; unregister: () => void }[] = [];
+  const push = (name: string, stop: () => Promise<void>) => {
+    // Once: a signal's shutdown and close() may both reach it.
+    let done: Promise<void> | null = null;
+    const fn = () => (done ??= stop());
+    cleanups.push({ name, fn, unregister: onStop(name, fn) });
+  };
   const close = async () => {
-    for (const fn of cleanups.reverse()) {
+    for (const c of cleanups.reverse()) {
+      c.unregister();
       try {
-        await fn();
+        await c.fn();
       } catch (e) {
-        log.warn('shutdown step failed', { error: (e as Error).message });
+        log.warn(`stopping ${c.name} failed`, { error: (e as Error).message });
       }
     }
     cleanups.length = 0;
   };
   try {
     const warehouse = await openWarehouse({ dataDir, env });
-    cleanups.push(() => warehouse.close());
-    const applied = await migrate(warehouse.client);
+    push('warehouse', () => warehouse.close());
+    checkStopping();
+    const applied = await unlessStopping(migrate(warehouse.client));
     if (applied.length) log.info('migrations applied', { migrations: applied });
 
+    checkStopping();
     let address = env.TEMPORAL_ADDRESS ?? config.temporal.address;
     let dev: DevServer | null = null;
     if (!address) {
       dev = await startDevServer({ dataDir, port: opts.temporalPort ?? 7233, ui: opts.ui, namespace: config.temporal.namespace, log: (m) => log.info(m) });
-      cleanups.push(() => dev!.stop());
+      push('embedded Temporal dev server', () => dev!.stop());
       address = dev.address;
       log.info('embedded Temporal dev server started', { address, ui: dev.uiUrl ?? 'off' });
     }
@@ -76,21 +88,24 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     const connection = await Connection.connect(temporalConnectOptions(address, env)).catch((e: Error) => {
       throw new Error(`cannot reach Temporal at ${address} (${where}): ${e.message}`);
     });
-    cleanups.push(() => connection.close());
+    push('Temporal client connection', () => connection.close());
     const client = new Client({ connection, namespace });
 
     let worker: Worker | null = null;
     if (opts.worker !== false) {
       installTemporalRuntime();
+      checkStopping();
       const native = await NativeConnection.connect(temporalConnectOptions(address, env));
-      cleanups.push(() => native.close());
+      push('worker connection', () => native.close());
+      checkStopping();
       worker = await createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
       const running = worker.run();
       const w = worker;
-      cleanups.push(async () => {
+      push('worker', async () => {
         if (w.getState() === 'RUNNING') w.shutdown();
         await running.catch(() => undefined);
       });
+      checkStopping();
     }
     return { config, dataDir, warehouse, temporal: { address, namespace, taskQueue, embedded: !!dev, uiUrl: dev?.uiUrl ?? null }, client, worker, close };
   } catch (e) {

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { CancelledFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { SourceConfig } from '../config/schema.js';
 import type { ProviderDefinition, ListContext, ListStream, Collection } from '../providers/types.js';
@@ -137,7 +138,7 @@ export class SourceSync {
       try {
         page = await fetchPage(this.d.http, coll, ctx, vars, cur.page);
       } catch (e) {
-        if (!cur.parents || e instanceof AuthError) throw e;
+        if (!cur.parents || e instanceof AuthError || e instanceof CancelledFailure) throw e;
         // One parent's listing failing (a B3OS workflow) must not stop the others; the
         // watermark stays where it was so its runs are listed again next time.
         await this.quarantine('error', coll.endpoint, vars.parent, `runs of ${vars.parent} could not be listed: ${(e as Error).message}`, null);
@@ -275,7 +276,8 @@ export class SourceSync {
    * pass (schema, 4xx) is quarantined and let go, or it would pin the watermark forever.
    */
   private async runFailed(e: unknown, key: string, listItem: unknown, endpoint: string): Promise<RunOutcome> {
-    if (e instanceof AuthError) throw e;
+    // Cancelled (the sync was stopped, the worker is shutting down): nothing is wrong with the run.
+    if (e instanceof AuthError || e instanceof CancelledFailure) throw e;
     if (listItem === undefined && isNotFound(e)) {
       // Polled by id and the provider no longer knows it: stop polling it, say so once.
       await this.writer.add('gone_runs', { source: this.name, run_id: key, gone_at: toCh(this.now()), reason: (e as Error).message.slice(0, 500), version: nextVersion() });
