@@ -1,3 +1,4 @@
 /** Every workflow the worker registers; the bundler starts from this file. */
 export { syncSource } from './sync-source.js';
 export { weeklyReport } from './weekly-report.js';
+export { scheduledSync } from './scheduled-sync.js';
