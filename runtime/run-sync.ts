@@ -30,6 +30,12 @@ function rootMessage(e: unknown): string {
   return err?.message ?? String(e);
 }
 
+/** The outcome names its source already: the layers' `source "x": ` / `sync of x failed: ` prefixes go. */
+function withoutSourcePrefix(message: string, source: string): string {
+  const name = source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return message.replace(new RegExp(`^(?:(?:source "${name}"|sync of ${name} failed): )+`), '');
+}
+
 function isCancelled(e: unknown): boolean {
   let err = e as Error & { cause?: unknown };
   while (err) {
@@ -112,7 +118,8 @@ export async function syncOnce(client: Client, config: RunsyncConfig, taskQueue:
           return { source: s.name, ok: true, joined, counts: result.counts, workflowId };
         } catch (e) {
           if (isCancelled(e)) return { source: s.name, ok: false, cancelled: true, joined, error: 'cancelled', workflowId };
-          return { source: s.name, ok: false, joined, error: e instanceof WorkflowFailedError ? rootMessage(e) : (e as Error).message, workflowId };
+          const message = e instanceof WorkflowFailedError ? rootMessage(e) : (e as Error).message;
+          return { source: s.name, ok: false, joined, error: withoutSourcePrefix(message.split('\n')[0], s.name), workflowId };
         }
       }),
     );
