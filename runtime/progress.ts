@@ -155,7 +155,7 @@ export function showProgress(client: Client, sources: string[], opts: { everyMs?
       busy = false;
     }
   };
-  const timer = setInterval(() => void tick(), opts.everyMs ?? 3_000);
+  const timer = setInterval(() => void tick(), opts.everyMs ?? 2_000);
   timer.unref();
   return () => {
     clearInterval(timer);

@@ -157,6 +157,26 @@ describe('signals during a first sync', () => {
   });
 });
 
+describe('progress', () => {
+  it('a backfill without a terminal prints a progress line at least every 5 s', async () => {
+    const dir = join(root, 'progress');
+    const r = await run(['sync', '--once', '--config', config, '--data-dir', dir], { TEMPORAL_ADDRESS: inject('temporalAddress'), LIFE_TOKEN: sim.token, RUNSYNC_LOG_LEVEL: 'info' });
+    expect(r.code, r.stderr).toBe(0);
+    const at = (l: string) => Date.parse(l.split(' ')[0]);
+    const lines = r.stderr.split('\n');
+    const progress = lines.filter((l) => / INFO  progress life-\d+: /.test(l));
+    const finished = lines.find((l) => / INFO  sync finished /.test(l));
+    expect(finished).toBeDefined();
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.at(-1)).toMatch(/: (listing|re-polling|finishing), \d+ pages, \d+ runs \(\d+ new, \d+ updated, \d+ polled\), \d+ rows \([\d.]+\/s\), \d+ requests, \d+ retries, \d+ rate-limited/);
+    const times = [...progress.map(at), at(finished!)];
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1], `gap before ${i}`).toBeLessThanOrEqual(5_000);
+    // The counts grow as the sync goes.
+    const rows = progress.map((l) => Number(/(\d+) rows/.exec(l)![1]));
+    expect(rows.at(-1)!).toBeGreaterThan(rows[0]);
+  });
+});
+
 describe('crash and a second instance', () => {
   it('a second start is refused in one line before anything starts; SIGKILL leaves no embedded server; the next start cleans up and says so', async () => {
     const dir = join(root, 'start');
