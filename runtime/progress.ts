@@ -62,7 +62,8 @@ export class ProgressReader {
     }
     const pending = desc.raw.pendingActivities ?? [];
     const act = pending[0];
-    let phase = 'starting';
+    // No activity pending: the workflow is between two slices of work (or about to begin).
+    let phase = tally.base.api_calls + tally.last.api_calls > 0 ? 'between pages' : 'starting';
     let waiting: SyncProgressView['waiting'] = null;
     let attempt = 0;
     let lastHeartbeatAt: string | null = null;

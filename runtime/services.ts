@@ -56,13 +56,15 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     cleanups.push({ name, fn, unregister: onStop(name, fn) });
   };
   const close = async () => {
+    // Unregistered only once stopped: a signal's shutdown running meanwhile awaits the
+    // same step, in the same order, instead of skipping ahead to the next one.
     for (const c of cleanups.reverse()) {
-      c.unregister();
       try {
         await c.fn();
       } catch (e) {
         log.warn(`stopping ${c.name} failed`, { error: (e as Error).message });
       }
+      c.unregister();
     }
     cleanups.length = 0;
   };

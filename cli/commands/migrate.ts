@@ -10,7 +10,7 @@ export const migrateCommand: Command = {
   summary: 'apply pending warehouse migrations (schema/migrations) and exit',
   async run({ values }) {
     const ctx = cliContext(values);
-    if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'migrate', (m) => logger().info(m));
+    if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'migrate', (m) => logger().warn(m));
     const wh = await openWarehouse({ dataDir: ctx.dataDir });
     try {
       const applied = await migrate(wh.client);

@@ -46,7 +46,7 @@ export const startCommand: Command = {
     if (!values.demo && ctx.config.sources.length === 0) throw new UsageError('no sources configured: add them to runsync.config.json (see README), or run `runsync start --demo`');
 
     // Refused before anything starts: the data directory in use, the port asked for taken.
-    await claimDataDir(ctx.dataDir, values.demo ? 'start --demo' : 'start', (m) => log.info(m));
+    await claimDataDir(ctx.dataDir, values.demo ? 'start --demo' : 'start', (m) => log.warn(m));
     if (explicitPort && !values.once) await checkPortFree(ctx.config.server.host, port);
     checkStopping();
 

@@ -24,7 +24,7 @@ export const syncCommand: Command = {
     const unknown = ((values.source as string[] | undefined) ?? []).filter((n) => !ctx.config.sources.some((s) => s.name === n));
     if (unknown.length) throw new UsageError(`unknown source(s): ${unknown.join(', ')} (configured: ${ctx.config.sources.map((s) => s.name).join(', ')})`);
     const embedded = !process.env.CLICKHOUSE_URL || !(process.env.TEMPORAL_ADDRESS ?? ctx.config.temporal.address);
-    if (embedded) await claimDataDir(ctx.dataDir, 'sync', (m) => logger().info(m));
+    if (embedded) await claimDataDir(ctx.dataDir, 'sync', (m) => logger().warn(m));
     checkStopping();
     const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });
     try {

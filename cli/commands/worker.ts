@@ -19,7 +19,7 @@ export const workerCommand: Command = {
     if (!process.env.TEMPORAL_ADDRESS && !ctx.config.temporal.address) {
       throw new UsageError('runsync worker joins an existing Temporal cluster: set TEMPORAL_ADDRESS (or temporal.address in the config); for everything embedded use `runsync start`');
     }
-    if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'worker', (m) => logger().info(m));
+    if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'worker', (m) => logger().warn(m));
     const services = await startServices({ config: ctx.config, dataDir: ctx.dataDir });
     try {
       if (values.schedules) {

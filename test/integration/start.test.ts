@@ -66,6 +66,11 @@ describe('runsync start --demo', () => {
     const status = await runsync(['status', '--json']);
     expect(status.stderr + String(status.code)).toBe("0");
     expect(JSON.parse(status.stdout).map((s: any) => s.source).sort()).toEqual(['anon-demo', 'b3os-demo', 'dx-demo', 'strait-demo', 'tracecat-demo']);
+    // The running service's syncs in flight (none, or one with its counts), and ISO times.
+    for (const s of JSON.parse(status.stdout)) {
+      expect(s.syncing === null || typeof s.syncing.counts.rows_written === 'number').toBe(true);
+      expect(s.lastSyncAt).toMatch(/Z$/);
+    }
     const track = await runsync(['track', 'dx-demo', 'some-run-id-1']);
     expect(track.stderr + String(track.code)).toBe("0");
     expect(track.stdout).toMatch(/through the running service/);
