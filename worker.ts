@@ -16,7 +16,8 @@ export function installTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: temporalLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN') });
+    // No shutdownSignals: runsync's lifecycle decides what a signal does (cancel syncs first, then drain).
+    Runtime.install({ logger: temporalLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN'), shutdownSignals: [] });
   } catch {
     // Already installed by the embedding process: keep its settings.
   }
