@@ -103,7 +103,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`runsync ${cmd.name}: ${e.message}\n`);
       return 1;
     }
-    if (e instanceof ConfigError) process.stderr.write(`runsync: ${firstLine(e)}\n`);
+    // A config error lists every field that is wrong, one per line.
+    if (e instanceof ConfigError) process.stderr.write(`runsync: ${(e as Error).message}\n`);
     else process.stderr.write(`runsync ${cmd.name}: ${firstLine(e)}\n`);
     if (values.verbose || process.env.RUNSYNC_DEBUG) process.stderr.write(((e as Error).stack ?? '') + '\n');
     return 1;
