@@ -32,7 +32,8 @@ function runsync(args: string[]): Promise<{ code: number; stdout: string; stderr
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'runsync-start-'));
-  child = spawn(process.execPath, ['bin/runsync.js', 'start', '--demo', '--port', '0', '--data-dir', dir], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // At info level, as a user sees it (the test run's default is warn).
+  child = spawn(process.execPath, ['bin/runsync.js', 'start', '--demo', '--port', '0', '--data-dir', dir], { env: { ...env(), RUNSYNC_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   exited = new Promise((r) => child.on('exit', (code) => r(code ?? -1)));
@@ -62,7 +63,8 @@ describe('runsync start --demo', () => {
     expect(sql.stdout).toBe('1\n');
     const refused = await runsync(['sql', 'DROP TABLE runs']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/READONLY/);
+    expect(refused.stderr).toMatch(/^runsync sql: Cannot execute query in readonly mode: runsync's SQL endpoint runs SELECT, SHOW, DESCRIBE and EXPLAIN only/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     const status = await runsync(['status', '--json']);
     expect(status.stderr + String(status.code)).toBe("0");
     expect(JSON.parse(status.stdout).map((s: any) => s.source).sort()).toEqual(['anon-demo', 'b3os-demo', 'dx-demo', 'strait-demo', 'tracecat-demo']);
