@@ -125,7 +125,8 @@ function onSignal(sig: NodeJS.Signals): void {
     emergency();
     process.exit(exitCodeOnSignal(sig));
   }, SHUTDOWN_DEADLINE_MS);
-  deadline.unref();
+  // Not unref'd: it keeps the process alive until the shutdown ends in process.exit, even
+  // while a step awaits something that holds no handle (the process would end with 0).
   shuttingDown = stopAll().then(() => {
     clearTimeout(deadline);
     process.exit(exitCodeOnSignal(sig));
