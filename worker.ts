@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, Runtime, type WorkerOptions } from '@temporalio/worker';
+import { temporalLogger } from './core/log.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { RunsyncConfig } from './config/schema.js';
 import { createActivities } from './activities/index.js';
@@ -7,15 +8,20 @@ import { createActivities } from './activities/index.js';
 const require = createRequire(import.meta.url);
 let runtimeInstalled = false;
 
-/** Temporal's own logs at WARN (runsync's logger reports the sync); must run before the first NativeConnection. */
+/**
+ * Temporal's own logs go through runsync's logger, at WARN and above (below that with
+ * --verbose); must run before the first NativeConnection.
+ */
 export function installTemporalRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
     // RUNSYNC_TEMPORAL_METRICS_ADDRESS (e.g. 0.0.0.0:9465): the SDK's own Prometheus endpoint (workflow/activity task metrics).
     const metricsAddress = process.env.RUNSYNC_TEMPORAL_METRICS_ADDRESS;
+    // No shutdownSignals: runsync's lifecycle decides what a signal does (cancel syncs first, then drain).
     Runtime.install({
-      logger: new DefaultLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN'),
+      logger: temporalLogger((process.env.RUNSYNC_TEMPORAL_LOG as 'WARN') ?? 'WARN'),
+      shutdownSignals: [],
       ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
     });
   } catch {
@@ -46,6 +52,10 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     // A bundle made at build time (scripts/bundle-workflows.ts, the production image) or bundled now.
     ...(process.env.RUNSYNC_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.RUNSYNC_WORKFLOW_BUNDLE } } : { workflowsPath: require.resolve('./workflows/index.ts') }),
     activities: createActivities({ client: deps.client, config: deps.config, env: deps.env, budget: deps.budget }),
+    // Heartbeats reach the server every few seconds, so progress read from them is current.
+    maxHeartbeatThrottleInterval: '3 seconds',
+    // On shutdown, activities in flight get a moment to finish their page before they are cancelled.
+    shutdownGraceTime: '3 seconds',
     ...deps.workerOptions,
   });
 }

@@ -1,4 +1,4 @@
-import { Context, ApplicationFailure } from '@temporalio/activity';
+import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { RunsyncConfig, SourceConfig } from '../config/schema.js';
 import { ConfigError, sourceToken } from '../config/load.js';
@@ -30,6 +30,8 @@ const log = logger({ component: 'activity' });
  * token scrubbed from the message; everything else is left to the retry policy.
  */
 function classify(e: unknown, source: string): never {
+  // Cancelled: reported to Temporal as such (not a failure to retry or log).
+  if (e instanceof CancelledFailure) throw e;
   const msg = scrubText(`source "${source}": ${(e as Error).message}`, knownSecrets());
   if (e instanceof AuthError) throw ApplicationFailure.nonRetryable(msg, 'AuthError');
   if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(msg, 'ConfigError');
@@ -157,7 +159,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       source: string;
       syncId: string;
       startedAt: number;
-      status: 'succeeded' | 'failed';
+      status: 'succeeded' | 'failed' | 'cancelled';
       counts: SyncCounts;
       watermark: number | null;
       newest: number | null;

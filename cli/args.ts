@@ -1,21 +1,30 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/** How a runsync subcommand declares itself; cli/main.ts turns this into commander commands. */
+export interface OptionSpec {
+  /** commander flags, e.g. `--source <name>`, `-o, --out <path>`, `--json`. */
+  flags: string;
+  description: string;
+  /** Repeatable (`--source a --source b`): the value is an array. */
+  multiple?: boolean;
+}
 
 export interface Command {
   name: string;
   summary: string;
-  usage: string;
-  options?: ParseArgsConfig['options'];
+  /** Positional arguments in commander's syntax, e.g. `[query...]`, `<source> <runIds...>`. */
+  args?: string;
+  options?: OptionSpec[];
+  /** Examples and notes shown under the options in --help. */
+  help?: string;
   run(args: { values: Record<string, any>; positionals: string[] }): Promise<number>;
 }
 
 /** Options every command takes. */
-export const COMMON_OPTIONS = {
-  config: { type: 'string', short: 'c' },
-  'data-dir': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  verbose: { type: 'boolean', short: 'v' },
-} as const satisfies ParseArgsConfig['options'];
+export const COMMON_OPTIONS: OptionSpec[] = [
+  { flags: '-c, --config <path>', description: 'config file (default: RUNSYNC_CONFIG or ./runsync.config.json)' },
+  { flags: '--data-dir <dir>', description: 'data directory: embedded warehouse, Temporal state, logs (default .runsync)' },
+  { flags: '-v, --verbose', description: 'debug logs (each request, decisions) and stacks with errors' },
+  { flags: '-q, --quiet', description: 'warnings and errors only, no progress' },
+];
 
-export function parseCommandArgs(cmd: Command, argv: string[]) {
-  return parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...(cmd.options ?? {}) }, allowPositionals: true, strict: true });
-}
+/** `--json` for commands that print data. */
+export const JSON_OPTION: OptionSpec = { flags: '--json', description: 'print the result as JSON on stdout' };

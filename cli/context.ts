@@ -1,9 +1,8 @@
-import { resolve } from 'node:path';
+import { resolve, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import type { RunsyncConfig } from '../config/schema.js';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { logToFile, setLogLevel } from '../core/log.js';
+import { logToFile } from '../core/log.js';
 
 export interface CliContext {
   config: RunsyncConfig;
@@ -13,9 +12,8 @@ export interface CliContext {
 
 /** Config from --config / RUNSYNC_CONFIG / ./runsync.config.json; --data-dir overrides the config's. */
 export function cliContext(values: Record<string, any>): CliContext {
-  if (values.verbose) setLogLevel('debug');
   const { config, path } = loadConfig(values.config);
-  const dataDir = resolve(values['data-dir'] ?? process.env.RUNSYNC_DATA_DIR ?? config.dataDir);
+  const dataDir = resolve(values.dataDir ?? process.env.RUNSYNC_DATA_DIR ?? config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   logToFile(join(dataDir, 'runsync.log'));
   return { config: { ...config, dataDir }, configPath: path, dataDir };
@@ -23,4 +21,17 @@ export function cliContext(values: Record<string, any>): CliContext {
 
 export function out(line = ''): void {
   process.stdout.write(line + '\n');
+}
+
+/** Prints a value as JSON (for --json). */
+export function outJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A warehouse timestamp (`2026-12-02 11:38:00.906`, UTC) as ISO-8601 with Z; null stays null. */
+export function isoUtc(value: string | number | null | undefined): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (typeof value === 'number') return new Date(value).toISOString();
+  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value.replace(' ', 'T') : value.replace(' ', 'T') + 'Z');
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : value;
 }

@@ -95,16 +95,18 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   const simulators: Simulator<unknown>[] = [];
   const sources: unknown[] = [];
   const feeds: Parameters<typeof feedInboxes>[1] = [];
-  const speed = opts.speed ?? 30;
-  // Simulated time starts nine days back and is fast-forwarded to now, so the first sync
-  // backfills more than a full week (the weekly report has something to compare).
+  // Simulated time starts nine days back and is brought up to now, so the first sync
+  // backfills more than a full week (the weekly report has something to compare); from
+  // then on it follows the wall clock: runs start, progress and finish in real time, and
+  // nothing a provider says lies in the future. `speed` > 1 runs faster (tests only).
+  const speed = opts.speed ?? 1;
   const history = 9 * 86_400_000;
   const start = Date.now() - history;
   for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
     if (!PROVIDERS[provider]) continue;
     // A seed of its own per provider, so two simulators never invent the same ids.
-    const sim = await demo.start({ seed: (opts.seed ?? 7) * 31 + simulators.length, start, speed });
-    sim.advance(history);
+    const sim = await demo.start({ seed: (opts.seed ?? 7) * 31 + simulators.length, start, speed: speed === 1 ? 0 : speed });
+    sim.advance(Math.max(0, Date.now() - sim.clock.now()));
     simulators.push(sim);
     const tokenEnv = `RUNSYNC_DEMO_${provider.toUpperCase()}_TOKEN`;
     process.env[tokenEnv] = sim.token;
@@ -125,12 +127,16 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   const config = parseConfig({ dataDir: opts.dataDir, sources }, 'demo config');
   const initialInbox = feeds.map((f) => ({ source: f.source, ids: f.take(f.sim) }));
   const stopFeeding = feeds.length ? feedInboxes(config.dataDir, feeds) : () => undefined;
+  // At wall-clock speed the simulators are moved to the current time, never past it.
+  const clock = speed === 1 ? setInterval(() => simulators.forEach((s) => s.advance(Math.max(0, Date.now() - s.clock.now()))), 500) : null;
+  clock?.unref();
   return {
     config,
     simulators,
     initialInbox,
     close: async () => {
       stopFeeding();
+      if (clock) clearInterval(clock);
       await Promise.all(simulators.map((s) => s.close()));
     },
   };

@@ -1,13 +1,14 @@
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { RunsyncConfig } from '../config/schema.js';
-import type { syncSource } from '../workflows/sync-source.js';
+import type { scheduledSync } from '../workflows/scheduled-sync.js';
 import type { weeklyReport } from '../workflows/weekly-report.js';
 
 export const SYNC_SCHEDULE_PREFIX = 'runsync-sync-';
 
 /**
  * One Temporal Schedule per enabled source (overlap: skip, so a slow sync is never
- * stacked). With `prune`, schedules of sources no longer in the config are deleted: only
+ * stacked). Each tick runs `scheduledSync`, which starts the sync under the source's own
+ * workflow id, or skips when a sync of the source started elsewhere is in flight. With `prune`, schedules of sources no longer in the config are deleted: only
  * where one config owns the namespace (`start`), never from workers that may run older configs.
  */
 export async function applySchedules(client: Client, config: RunsyncConfig, taskQueue: string, opts: { prune?: boolean } = {}): Promise<string[]> {
@@ -18,8 +19,8 @@ export async function applySchedules(client: Client, config: RunsyncConfig, task
       spec: { cronExpressions: [s.schedule] },
       action: {
         type: 'startWorkflow' as const,
-        workflowType: 'syncSource' as unknown as typeof syncSource,
-        workflowId: `sync-${s.name}`,
+        workflowType: 'scheduledSync' as unknown as typeof scheduledSync,
+        workflowId: `scheduled-sync-${s.name}`,
         taskQueue,
         args: [{ source: s.name }] as [{ source: string }],
       },

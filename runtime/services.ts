@@ -10,6 +10,7 @@ import { createWorker, installTemporalRuntime } from '../worker.js';
 import { logger } from '../core/log.js';
 import { registerWarehouseMetrics, startMetricsServer } from '../core/metrics.js';
 import { temporalConnectOptions } from './temporal-connection.js';
+import { checkStopping, onStop, unlessStopping } from './lifecycle.js';
 
 const log = logger({ component: 'services' });
 
@@ -43,28 +44,41 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
   const config = opts.config;
   const dataDir = resolve(opts.dataDir ?? config.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const cleanups: (() => Promise<void>)[] = [];
+  // Each thing started is registered with the lifecycle at once, so a signal at any
+  // moment stops what exists; close() stops the same things in the same order.
+  const cleanups: { name: string; fn: () => Promise<void>; unregister: () => void }[] = [];
+  const push = (name: string, stop: () => Promise<void>) => {
+    // Once: a signal's shutdown and close() may both reach it.
+    let done: Promise<void> | null = null;
+    const fn = () => (done ??= stop());
+    cleanups.push({ name, fn, unregister: onStop(name, fn) });
+  };
   const close = async () => {
-    for (const fn of cleanups.reverse()) {
+    // Unregistered only once stopped: a signal's shutdown running meanwhile awaits the
+    // same step, in the same order, instead of skipping ahead to the next one.
+    for (const c of cleanups.reverse()) {
       try {
-        await fn();
+        await c.fn();
       } catch (e) {
-        log.warn('shutdown step failed', { error: (e as Error).message });
+        log.warn(`stopping ${c.name} failed`, { error: (e as Error).message });
       }
+      c.unregister();
     }
     cleanups.length = 0;
   };
   try {
     const warehouse = await openWarehouse({ dataDir, env });
-    cleanups.push(() => warehouse.close());
-    const applied = await migrate(warehouse.client, { cluster: config.clickhouse.cluster });
+    push('warehouse', () => warehouse.close());
+    checkStopping();
+    const applied = await unlessStopping(migrate(warehouse.client, { cluster: config.clickhouse.cluster }));
     if (applied.length) log.info('migrations applied', { migrations: applied });
 
+    checkStopping();
     let address = env.TEMPORAL_ADDRESS ?? config.temporal.address;
     let dev: DevServer | null = null;
     if (!address) {
       dev = await startDevServer({ dataDir, port: opts.temporalPort ?? 7233, ui: opts.ui, namespace: config.temporal.namespace, log: (m) => log.info(m) });
-      cleanups.push(() => dev!.stop());
+      push('embedded Temporal dev server', () => dev!.stop());
       address = dev.address;
       log.info('embedded Temporal dev server started', { address, ui: dev.uiUrl ?? 'off' });
     }
@@ -74,28 +88,31 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     const connection = await Connection.connect(temporalConnectOptions(address, env, namespace)).catch((e: Error) => {
       throw new Error(`cannot reach Temporal at ${address} (${where}): ${e.message}`);
     });
-    cleanups.push(() => connection.close());
+    push('Temporal client connection', () => connection.close());
     const client = new Client({ connection, namespace });
 
     if (env.RUNSYNC_METRICS_PORT) {
       // Prometheus scrapes workers here (/metrics, and /healthz for the container's HEALTHCHECK).
       registerWarehouseMetrics(warehouse.client);
       const m = await startMetricsServer(Number(env.RUNSYNC_METRICS_PORT));
-      cleanups.push(() => m.close());
+      push('metrics server', () => m.close());
       log.info('metrics served', { url: `${m.url}/metrics` });
     }
     let worker: Worker | null = null;
     if (opts.worker !== false) {
       installTemporalRuntime();
+      checkStopping();
       const native = await NativeConnection.connect(temporalConnectOptions(address, env, namespace));
-      cleanups.push(() => native.close());
+      push('worker connection', () => native.close());
+      checkStopping();
       worker = await createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
       const running = worker.run();
       const w = worker;
-      cleanups.push(async () => {
+      push('worker', async () => {
         if (w.getState() === 'RUNNING') w.shutdown();
         await running.catch(() => undefined);
       });
+      checkStopping();
     }
     return { config, dataDir, warehouse, temporal: { address, namespace, taskQueue, embedded: !!dev, uiUrl: dev?.uiUrl ?? null }, client, worker, close };
   } catch (e) {

@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli } from './temporal-cli.js';
+import { checkStopping, onStop } from './lifecycle.js';
+
+const SUPERVISOR = fileURLToPath(new URL('./supervise.mjs', import.meta.url));
 
 export interface DevServer {
   address: string;
@@ -40,12 +44,32 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
   if (opts.ui) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   const logFd = openSync(join(dir, 'temporal.log'), 'a');
-  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', logFd, logFd], detached: false });
+  // Through the supervisor: it stops the server when this process's end of its stdin pipe
+  // closes, which the kernel does when runsync exits in any way (SIGKILL included). Its own
+  // process group, so a Ctrl-C at the terminal reaches runsync only, which stops it in order.
+  const child: ChildProcess = spawn(process.execPath, [SUPERVISOR, cli, ...args], { stdio: ['pipe', logFd, logFd], detached: true });
+  closeSync(logFd);
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  const unregister = onStop(
+    'embedded Temporal dev server',
+    () => stop(),
+    () => {
+      if (exited === null) child.kill('SIGTERM');
+    },
+  );
   let exited: number | null = null;
-  child.once('exit', (code) => (exited = code ?? -1));
+  const gone = new Promise<void>((r) => child.once('exit', (code) => ((exited = code ?? -1), r())));
+  async function stop(): Promise<void> {
+    if (exited !== null) return;
+    child.kill('SIGTERM');
+    await Promise.race([gone, sleep(6_000)]);
+    if (exited === null) child.kill('SIGKILL');
+  }
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
+    checkStopping();
     if (exited !== null) throw new Error(`the Temporal dev server exited with code ${exited}; see ${join(dir, 'temporal.log')}`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: 1_000 });
@@ -54,7 +78,8 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
       break;
     } catch {
       if (Date.now() > deadline) {
-        child.kill('SIGKILL');
+        await stop();
+        unregister();
         throw new Error(`the Temporal dev server did not answer on ${address} within 60 s; see ${join(dir, 'temporal.log')}`);
       }
       await sleep(250);
@@ -64,11 +89,8 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
     address,
     uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null,
     stop: async () => {
-      if (exited !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([gone, sleep(5_000)]);
-      if (exited === null) child.kill('SIGKILL');
+      unregister();
+      await stop();
     },
   };
 }
@@ -91,9 +113,13 @@ async function startSdkDevServer(opts: { dataDir: string; port?: number; ui?: bo
       extraArgs: ['--log-level', 'warn'],
     },
   });
+  const unregister = onStop('embedded Temporal dev server (SDK)', () => env.teardown());
   return {
     address: env.address,
     uiUrl: opts.ui ? `http://127.0.0.1:${port + 1000}` : null,
-    stop: () => env.teardown(),
+    stop: async () => {
+      unregister();
+      await env.teardown();
+    },
   };
 }

@@ -114,7 +114,7 @@ export interface SyncRunsTable {
   provider: string;
   started_at: DateTime;
   finished_at: NullableDateTime;
-  status: 'running' | 'succeeded' | 'failed';
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   pages: number;
   api_calls: number;
   runs_new: number;

@@ -1,14 +1,31 @@
 #!/usr/bin/env node
 // Installs what a fresh clone is missing before the demo or the tests: npm packages
-// (from the lock file) and the pinned Temporal CLI in .tools/. Quiet when all is there.
-import { existsSync, statSync } from 'node:fs';
+// (exactly the lock file's, with `npm ci`, which never rewrites it) and the pinned
+// Temporal CLI in .tools/. Quiet when all is there.
+import { existsSync, readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 
-const marker = 'node_modules/.package-lock.json';
-const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs;
-if (stale) {
-  process.stderr.write('installing npm packages…\n');
-  execSync('npm install --no-audit --no-fund', { stdio: 'inherit' });
+/**
+ * Installed as locked: every package the lock file names is in node_modules at its
+ * version (npm's own record, node_modules/.package-lock.json). Optional packages of
+ * other platforms are never installed and are not asked for.
+ */
+function installedAsLocked() {
+  const marker = 'node_modules/.package-lock.json';
+  if (!existsSync(marker)) return false;
+  const want = JSON.parse(readFileSync('package-lock.json', 'utf8')).packages ?? {};
+  const have = JSON.parse(readFileSync(marker, 'utf8')).packages ?? {};
+  for (const [path, entry] of Object.entries(want)) {
+    if (path === '' || entry.link) continue;
+    if (entry.optional && !(path in have)) continue;
+    if (have[path]?.version !== entry.version) return false;
+  }
+  return true;
+}
+
+if (!installedAsLocked()) {
+  process.stderr.write('installing npm packages (npm ci)…\n');
+  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
 }
 const { register } = await import('tsx/esm/api');
 register();

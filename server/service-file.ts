@@ -12,6 +12,8 @@ export interface ServiceInfo {
   pid: number;
   startedAt: string;
   tokenEnv?: string;
+  /** Where the service's Temporal is, so `status` can read the progress of its syncs. */
+  temporal?: { address: string; namespace: string };
 }
 
 const file = (dataDir: string) => join(dataDir, 'service.json');

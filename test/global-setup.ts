@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -15,6 +15,7 @@ let dir = '';
 
 /** One real Temporal dev server for the whole run; each test file uses its own task queue. */
 export async function setup(project: TestProject): Promise<void> {
+  if (!existsSync('/usr/bin/chromium')) process.stderr.write('Chromium not found at /usr/bin/chromium: the report and dashboard browser checks are skipped (install it with `bash .ci/install-chromium.sh`)\n');
   if (process.env.RUNSYNC_TEST_TEMPORAL_ADDRESS) {
     project.provide('temporalAddress', process.env.RUNSYNC_TEST_TEMPORAL_ADDRESS);
     return;

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { ClickHouseLog } from '../core/log.js';
 
 export interface WarehouseOptions {
   /** runsync's data directory; chDB keeps its files in `<dataDir>/clickhouse`. */
@@ -47,6 +48,7 @@ export function httpClientOptions(env: NodeJS.ProcessEnv, role: WarehouseRole = 
     database: database ?? env.CLICKHOUSE_DATABASE ?? (url.pathname.replace(/^\//, '') || 'default'),
     request_timeout: 120_000,
     application: 'runsync',
+    log: { LoggerClass: ClickHouseLog },
     // A readonly user cannot enable response compression (it is a setting); keep both off for it.
     ...(role === 'reader' ? { compression: { response: false, request: false } } : {}),
   };
@@ -79,7 +81,7 @@ export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> 
   });
   let client: ClickHouseClient;
   try {
-    client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+    client = createClient({ connection: createChdbConnection({ path }), log: { LoggerClass: ClickHouseLog } } as Parameters<typeof createClient>[0]);
     await client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json());
   } catch (e) {
     const msg = (e as Error).message;

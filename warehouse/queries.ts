@@ -86,7 +86,7 @@ export async function writeSyncRecord(
     provider: string;
     started_at: number;
     finished_at?: number;
-    status: 'running' | 'succeeded' | 'failed';
+    status: 'running' | 'succeeded' | 'failed' | 'cancelled';
     counts?: SyncCounts;
     error?: string;
     watermark_before: number | null;

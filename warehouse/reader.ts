@@ -1,4 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLog } from '../core/log.js';
 import { openWarehouse } from './client.js';
 import { migrate } from './migrate.js';
 import { readServiceFile } from '../server/service-file.js';
@@ -21,7 +22,7 @@ export async function openReader(dataDir: string, env: NodeJS.ProcessEnv = proce
   if (service) {
     const token = service.tokenEnv ? env[service.tokenEnv] : undefined;
     if (service.tokenEnv && !token) throw new Error(`the running service at ${service.url} wants a bearer token: set ${service.tokenEnv}`);
-    const client = createClient({ url: service.url, ...(token ? { access_token: token } : {}), application: 'runsync' });
+    const client = createClient({ url: service.url, ...(token ? { access_token: token } : {}), application: 'runsync', log: { LoggerClass: ClickHouseLog } });
     return { client, describe: `the running service at ${service.url}`, close: () => client.close() };
   }
   const wh = await openWarehouse({ dataDir, env });

@@ -2,3 +2,4 @@
 export { syncSource } from './sync-source.js';
 export { weeklyReport } from './weekly-report.js';
 export { alerts } from './alerts.js';
+export { scheduledSync } from './scheduled-sync.js';

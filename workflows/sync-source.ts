@@ -43,6 +43,8 @@ export interface SyncInput {
   progress?: SyncProgress;
   /** History length past which the workflow continues as new (default 5000). */
   historyLimit?: number;
+  /** The sync's id in sync_runs when the workflow id is the source's (one sync in flight per source). */
+  syncId?: string;
 }
 
 export interface SyncResult {
@@ -65,7 +67,7 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
   if (input.progress) {
     p = input.progress;
   } else {
-    const syncId = info.workflowId;
+    const syncId = input.syncId ?? info.workflowId;
     const begun = await bookkeeping.beginSync({ source: input.source, syncId, full: input.full });
     p = {
       syncId,
@@ -107,7 +109,7 @@ export async function syncSource(input: SyncInput): Promise<SyncResult> {
     const message = cancelled ? 'the sync was cancelled' : err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
     // Recorded even when cancelled, so no sync stays "running" in sync_runs.
     await CancellationScope.nonCancellable(() =>
-      bookkeeping.finishSync({ source: input.source, syncId: p.syncId, startedAt: p.startedAt, status: 'failed', counts: p.counts, watermark: p.watermark, newest: null, oldestFailure: null, error: message }),
+      bookkeeping.finishSync({ source: input.source, syncId: p.syncId, startedAt: p.startedAt, status: cancelled ? 'cancelled' : 'failed', counts: p.counts, watermark: p.watermark, newest: null, oldestFailure: null, error: message }),
     );
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(`sync of ${input.source} failed: ${message}`, 'SyncFailed');

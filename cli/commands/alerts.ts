@@ -8,15 +8,14 @@ import type { alerts, AlertsResult } from '../../workflows/alerts.js';
 export const alertsCommand: Command = {
   name: 'alerts',
   summary: 'evaluate the alert rules now: print what fires or resolves (--dry-run), or record and deliver it through Temporal',
-  usage: 'runsync alerts [--dry-run] [--config PATH] [--data-dir DIR]',
-  options: { 'dry-run': { type: 'boolean' } },
+  options: [{ flags: '--dry-run', description: 'print what would fire or resolve; record and deliver nothing' }],
   async run({ values }) {
     const ctx = cliContext(values);
     if (ctx.config.alerts.rules.length === 0) {
       out('no alert rules configured: add them under "alerts" in runsync.config.json (see docs/metrics.md for what they measure)');
       return 2;
     }
-    if (values['dry-run']) {
+    if (values.dryRun) {
       const wh = await openReader(ctx.dataDir);
       try {
         const events = await transitions(wh.client, ctx.config, Date.now());

@@ -2,13 +2,15 @@ import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
 import { openWarehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
+import { claimDataDir } from '../../runtime/instance.js';
+import { logger } from '../../core/log.js';
 
 export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'apply pending warehouse migrations (schema/migrations) and exit',
-  usage: 'runsync migrate [--config PATH] [--data-dir DIR]',
   async run({ values }) {
     const ctx = cliContext(values);
+    if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'migrate', (m) => logger().warn(m));
     const wh = await openWarehouse({ dataDir: ctx.dataDir });
     try {
       const applied = await migrate(wh.client, { cluster: ctx.config.clickhouse.cluster });

@@ -61,8 +61,11 @@ export async function startServe(o: ServeOptions): Promise<{ url: string; wareho
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'production: serve the dashboard, the DX run inbox, read-only SQL and /metrics (no worker), behind a bearer token',
-  usage: 'runsync serve [--host H] [--port N] [--config PATH]  (token: the variable named by server.tokenEnv, else RUNSYNC_TOKEN)',
-  options: { host: { type: 'string' }, port: { type: 'string' } },
+  help: 'The bearer token is read from the variable named by server.tokenEnv, else RUNSYNC_TOKEN.',
+  options: [
+    { flags: '--host <host>', description: 'address to listen on (default server.host)' },
+    { flags: '--port <port>', description: 'port to listen on (default server.port)' },
+  ],
   async run({ values }) {
     const ctx = cliContext(values);
     const host = values.host ?? ctx.config.server.host;

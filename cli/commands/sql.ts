@@ -1,5 +1,6 @@
 import type { Command } from '../args.js';
-import { cliContext, out } from '../context.js';
+import { cliContext } from '../context.js';
+import { UsageError } from '../errors.js';
 import { openWarehouse } from '../../warehouse/client.js';
 import { migrate } from '../../warehouse/migrate.js';
 import { readServiceFile } from '../../server/service-file.js';
@@ -13,13 +14,11 @@ const HUMAN_FORMAT = 'PrettyCompactMonoBlock';
 export const sqlCommand: Command = {
   name: 'sql',
   summary: 'run a read-only SQL query against the warehouse and print the rows',
-  usage: 'runsync sql "SELECT … [FORMAT TSV]" [--config PATH] [--data-dir DIR]',
+  args: '[query...]',
+  help: 'example: runsync sql "SELECT status, count() FROM runs GROUP BY status FORMAT TSV"',
   async run({ values, positionals }) {
     const query = positionals.join(' ').trim();
-    if (!query) {
-      out('usage: runsync sql "SELECT status, count() FROM runs GROUP BY status"');
-      return 2;
-    }
+    if (!query) throw new UsageError('give a query, e.g. runsync sql "SELECT status, count() FROM runs GROUP BY status"');
     const ctx = cliContext(values);
     // Through the running service's read-only endpoint, or a real server (CLICKHOUSE_URL,
     // where the user's own grants apply).

@@ -1,20 +1,48 @@
 import type { Command } from '../args.js';
-import { cliContext, out } from '../context.js';
+import { JSON_OPTION } from '../args.js';
+import { cliContext, isoUtc, out, outJson } from '../context.js';
 import { openReader } from '../../warehouse/reader.js';
 import { sourceStatus } from '../../runtime/status.js';
+import { readServiceFile } from '../../server/service-file.js';
+import { formatProgress, ProgressReader, type SyncProgressView } from '../../runtime/progress.js';
+import { Client, Connection } from '@temporalio/client';
+import { temporalConnectOptions } from '../../runtime/temporal-connection.js';
+
+/** The running service's syncs in flight, read from its Temporal (null when there is no service to ask). */
+async function inFlight(dataDir: string, sources: string[]): Promise<Map<string, SyncProgressView> | null> {
+  const service = readServiceFile(dataDir);
+  const temporal = service?.temporal;
+  if (!temporal) return null;
+  const connection = await Connection.connect({ ...temporalConnectOptions(temporal.address, process.env, temporal.namespace), connectTimeout: 3_000 });
+  try {
+    const reader = new ProgressReader(new Client({ connection, namespace: temporal.namespace }));
+    const views = await Promise.all(sources.map((s) => reader.read(s).catch(() => null)));
+    return new Map(views.filter((v): v is SyncProgressView => v !== null).map((v) => [v.source, v]));
+  } finally {
+    await connection.close();
+  }
+}
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'per source: last sync and its outcome, watermark, open runs',
-  usage: 'runsync status [--json] [--config PATH] [--data-dir DIR]',
-  options: { json: { type: 'boolean' } },
+  summary: 'per source: last sync and its outcome, watermark, open runs, and the sync in flight with its progress',
+  options: [JSON_OPTION],
   async run({ values }) {
     const ctx = cliContext(values);
     const wh = await openReader(ctx.dataDir);
     try {
-      const rows = await sourceStatus(wh.client, ctx.config.sources.map((s) => s.name));
+      const rows = (await sourceStatus(wh.client, ctx.config.sources.map((s) => s.name))).map((r) => ({
+        ...r,
+        lastSyncAt: isoUtc(r.lastSyncAt),
+        lastSuccessAt: isoUtc(r.lastSuccessAt),
+        watermark: isoUtc(r.watermark),
+      }));
+      const progress = await inFlight(
+        ctx.dataDir,
+        rows.map((r) => r.source),
+      ).catch(() => null);
       if (values.json) {
-        out(JSON.stringify(rows, null, 2));
+        outJson(rows.map((r) => ({ ...r, syncing: progress?.get(r.source) ?? null })));
         return 0;
       }
       if (rows.length === 0) {
@@ -22,7 +50,10 @@ export const statusCommand: Command = {
         return 0;
       }
       for (const r of rows) {
+        const p = progress?.get(r.source);
         out(`${r.source}`);
+        // A sync in flight leaves a "running" row; its progress says more than the row.
+        if (p) out(`  syncing:    since ${p.startedAt}: ${formatProgress(p).replace(`${r.source}: `, '')}`);
         out(`  last sync:  ${r.lastSyncAt ?? 'never'}${r.lastStatus ? ` (${r.lastStatus})` : ''}${r.lastError ? ` — ${r.lastError}` : ''}`);
         out(`  last good:  ${r.lastSuccessAt ?? 'never'}`);
         out(`  watermark:  ${r.watermark ?? 'none'}`);

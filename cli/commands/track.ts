@@ -13,13 +13,10 @@ import { InboxAdmission, inboxSource, parseRunIds } from '../../server/inbox.js'
 export const trackCommand: Command = {
   name: 'track',
   summary: 'hand run ids to an inbox-fed source (DX): the next syncs poll them until they finish',
-  usage: 'runsync track SOURCE RUN_ID… [--config PATH] [--data-dir DIR]',
+  args: '<source> <runIds...>',
+  help: 'example: runsync track dx-prod 8f2c1e 9a7b3d',
   async run({ values, positionals }) {
     const [name, ...rest] = positionals;
-    if (!name || rest.length === 0) {
-      out('usage: runsync track SOURCE RUN_ID…');
-      return 2;
-    }
     const ctx = cliContext(values);
     const ids = parseRunIds(rest);
     const service = readServiceFile(ctx.dataDir);

@@ -1,5 +1,9 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
+import { UsageError } from '../errors.js';
+import { setSignalExitCode } from '../../runtime/lifecycle.js';
+import { claimDataDir } from '../../runtime/instance.js';
+import { logger } from '../../core/log.js';
 import { startServices } from '../../runtime/services.js';
 import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
 import { missingTokens } from '../../runtime/tokens.js';
@@ -7,14 +11,16 @@ import { missingTokens } from '../../runtime/tokens.js';
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'production: run a worker against the configured Temporal (TEMPORAL_ADDRESS) and ClickHouse (CLICKHOUSE_URL)',
-  usage: 'runsync worker [--schedules [--prune-schedules]] [--config PATH]',
-  options: { schedules: { type: 'boolean' }, 'prune-schedules': { type: 'boolean' } },
+  options: [
+    { flags: '--schedules', description: "create or update one schedule per configured source (and the report's)" },
+    { flags: '--prune-schedules', description: 'with --schedules: delete schedules of sources not in this config' },
+  ],
   async run({ values }) {
     const ctx = cliContext(values);
     if (!process.env.TEMPORAL_ADDRESS && !ctx.config.temporal.address) {
-      out('runsync worker joins an existing Temporal cluster: set TEMPORAL_ADDRESS (or temporal.address in the config). For everything embedded use `runsync start`.');
-      return 2;
+      throw new UsageError('runsync worker joins an existing Temporal cluster: set TEMPORAL_ADDRESS (or temporal.address in the config); for everything embedded use `runsync start`');
     }
+    if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'worker', (m) => logger().warn(m));
     const missing = missingTokens(ctx.config, process.env);
     if (missing.length) {
       out(`API tokens are not set for: ${missing.join(', ')}; set them (the deployment's runsync.env) or disable those sources`);
@@ -24,15 +30,14 @@ export const workerCommand: Command = {
     try {
       if (values.schedules) {
         // Several workers may run with different configs: removing other sources' schedules is opt-in.
-        const ids = await applySchedules(services.client, ctx.config, services.temporal.taskQueue, { prune: !!values['prune-schedules'] });
+        const ids = await applySchedules(services.client, ctx.config, services.temporal.taskQueue, { prune: !!values.pruneSchedules });
         const report = await applyReportSchedule(services.client, ctx.config, services.temporal.taskQueue);
         out(`schedules: ${[...ids, ...(report ? [report] : [])].join(', ') || 'none'}`);
       }
       out(`worker on task queue ${services.temporal.taskQueue} at ${services.temporal.address}; warehouse ${services.warehouse.describe}`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      // A worker asked to stop drains (activities in flight finish or are handed back) and exits 0.
+      setSignalExitCode(() => 0);
+      await new Promise<void>(() => undefined);
       return 0;
     } finally {
       await services.close();

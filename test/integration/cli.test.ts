@@ -56,17 +56,17 @@ describe('runsync CLI', () => {
   it('start refuses before anything starts: a bad --port, a configured endpoint token that is not set', async () => {
     const port = await runsync(['start', '--port', 'abc', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')]);
     expect(port.code).toBe(2);
-    expect(port.stdout).toMatch(/--port must be a port number/);
+    expect(port.stderr).toBe('runsync start: --port must be a port number (0 for any free one), not "abc"\n');
     const cfg = JSON.parse(readFileSync(join(dir, 'runsync.config.json'), 'utf8'));
     const withToken = join(dir, 'with-token.json');
     writeFileSync(withToken, JSON.stringify({ ...cfg, server: { tokenEnv: 'RUNSYNC_HTTP_TOKEN_UNSET' } }));
     const r = await runsync(['start', '--config', withToken, '--data-dir', join(dir, 'unused')]);
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/RUNSYNC_HTTP_TOKEN_UNSET, which is not set/);
+    expect(r.stderr).toBe('runsync start: server.tokenEnv names RUNSYNC_HTTP_TOKEN_UNSET, which is not set: export it, or remove server.tokenEnv to serve without a token\n');
     expect(existsSync(join(dir, 'unused', 'clickhouse'))).toBe(false);
     const unknown = await runsync(['check', '--source', 'nope', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'unused')]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stdout).toMatch(/unknown source\(s\): nope \(configured: good, bad\)/);
+    expect(unknown.stderr).toBe('runsync check: unknown source(s): nope (configured: good, bad)\n');
   });
 
   it('check: tokens set and accepted, per source', async () => {
@@ -90,6 +90,26 @@ describe('runsync CLI', () => {
     expect(r.stdout).toMatch(/bad\s+FAILED\s+.*HTTP 401/);
     expect(r.stdout + r.stderr).not.toContain(secret);
     expect(existsSync(join(dir, 'data', 'runsync.log'))).toBe(true);
+    // A wrong token is one line: no SDK stack frames, no task token.
+    expect(r.stderr).not.toMatch(/^\s+at |taskToken|task_token/m);
+    expect(r.stdout.split('\n').filter((l) => /^\s+bad\s/.test(l))).toHaveLength(1);
+  });
+
+  it('a missing token variable: one line naming the source once', async () => {
+    const r = await runsync(['sync', '--once', '--source', 'bad', '--config', join(dir, 'runsync.config.json'), '--data-dir', join(dir, 'data-missing')], { GOOD_TOKEN: sim.token });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('sync finished:\n  bad                  FAILED  environment variable BAD_TOKEN is not set\n');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).not.toContain('undefined');
+  });
+
+  it('sql: a bad query is one line, in the ClickHouse words, exit 1', async () => {
+    const r = await runsync(['sql', 'SELECT no_such_column FROM runs', '--data-dir', join(dir, 'data'), '--config', join(dir, 'runsync.config.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(/^runsync sql: .*no_such_column.*UNKNOWN_IDENTIFIER/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const verbose = await runsync(['sql', 'SELECT no_such_column FROM runs', '--verbose', '--data-dir', join(dir, 'data'), '--config', join(dir, 'runsync.config.json')]);
+    expect(verbose.stderr).toMatch(/^\s+at /m); // the stack, with --verbose only
   });
 
   it('sql honours FORMAT, status reports each source', async () => {
@@ -105,6 +125,14 @@ describe('runsync CLI', () => {
     expect(good.watermark).not.toBeNull();
     expect(bad).toMatchObject({ lastStatus: 'failed', runs: 0, watermark: null });
     expect(bad.lastError).toMatch(/401/);
+    // Every time ISO-8601 UTC with Z, in JSON and in text.
+    expect(good.lastSyncAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(good.watermark).toMatch(/Z$/);
+    const text = await runsync(['status', '--data-dir', join(dir, 'data'), '--config', join(dir, 'runsync.config.json')]);
+    for (const m of text.stdout.matchAll(/\d{4}-\d\d-\d\d.\d\d:\d\d:\d\d(\.\d+)?Z?/g)) expect(m[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const report = await runsync(['report', '--source', 'nosuch', '--data-dir', join(dir, 'data'), '--config', join(dir, 'runsync.config.json')]);
+    expect(report.code).toBe(2);
+    expect(report.stderr).toBe('runsync report: unknown source(s): nosuch (known: bad, good)\n');
   });
 });
 
@@ -130,7 +158,7 @@ describe('runsync worker (production mode)', () => {
       expect(next.getTime() - Date.now()).toBeLessThanOrEqual(5 * 60_000);
       expect(next.getUTCMinutes() % 5).toBe(0);
       expect(desc.policies.overlap).toBe('SKIP');
-      expect(desc.action.type === 'startWorkflow' && desc.action.workflowType).toBe('syncSource');
+      expect(desc.action.type === 'startWorkflow' && desc.action.workflowType).toBe('scheduledSync');
       const res: any = await client.workflow.execute('syncSource', { taskQueue: cfg.temporal.taskQueue, workflowId: `worker-${Date.now()}`, args: [{ source: 'good' }] });
       expect(res.status).toBe('succeeded');
       worker.kill('SIGTERM');
@@ -139,5 +167,51 @@ describe('runsync worker (production mode)', () => {
       if (worker.exitCode === null) worker.kill('SIGKILL');
       await connection.close();
     }
+  });
+});
+
+describe('runsync conventions', () => {
+  it('--version prints the version from package.json', async () => {
+    const r = await runsync(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+  });
+
+  it('every subcommand has --help with one line per option', async () => {
+    const { COMMANDS } = await import('../../cli/main.js');
+    const { COMMON_OPTIONS } = await import('../../cli/args.js');
+    for (const c of COMMANDS) {
+      const r = await runsync([c.name, '--help']);
+      expect(r.code, c.name).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe(`Usage: runsync ${c.name} [options]${c.args ? ' ' + c.args : ''}`);
+      for (const o of [...(c.options ?? []), ...COMMON_OPTIONS, { flags: '-h, --help', description: 'show this help' }]) {
+        const lines = r.stdout.split('\n').filter((l) => l.trimStart().startsWith(o.flags + ' '));
+        expect(lines, `${c.name}: ${o.flags}`).toHaveLength(1);
+        expect(lines[0]).toContain(o.description);
+      }
+    }
+  }, 180_000);
+
+  it('usage mistakes: one line in runsync words, exit 2', async () => {
+    const cases: [string[], string][] = [
+      [['start', '--bogus'], "runsync start: unknown option '--bogus' (see `runsync start --help`)"],
+      [['nosuch'], "runsync: unknown command 'nosuch' (see `runsync --help`)"],
+      [['sync'], 'runsync sync: runsync sync runs one sync and exits: pass --once (for continuous syncing use `runsync start`)'],
+      [['track', 'dx-demo'], "runsync track: missing required argument 'runIds' (see `runsync track --help`)"],
+      [['report', '--format', 'pdf'], 'runsync report: --format must be md or html, not "pdf"'],
+    ];
+    for (const [args, first] of cases) {
+      const r = await runsync(args);
+      expect(r.stderr.split('\n')[0], args.join(' ')).toBe(first);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+  });
+
+  it('check with no sources configured is an error', async () => {
+    const empty = join(dir, 'empty.json');
+    writeFileSync(empty, JSON.stringify({ sources: [] }));
+    const r = await runsync(['check', '--config', empty, '--data-dir', join(dir, 'unused')]);
+    expect(r.stderr).toBe(`runsync check: no sources configured in ${empty}: add them (see README), or try \`runsync start --demo\`\n`);
+    expect(r.code).toBe(2);
   });
 });

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 let dir: string;
 let child: ChildProcess;
 let stdout = '';
+let stderr = '';
 let exited: Promise<number>;
 
 const env = () => ({ ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress') });
@@ -31,9 +32,10 @@ function runsync(args: string[]): Promise<{ code: number; stdout: string; stderr
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'runsync-start-'));
-  child = spawn(process.execPath, ['bin/runsync.js', 'start', '--demo', '--port', '0', '--data-dir', dir], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  // At info level, as a user sees it (the test run's default is warn).
+  child = spawn(process.execPath, ['bin/runsync.js', 'start', '--demo', '--port', '0', '--data-dir', dir], { env: { ...env(), RUNSYNC_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', () => undefined);
+  child.stderr!.on('data', (d) => (stderr += d));
   exited = new Promise((r) => child.on('exit', (code) => r(code ?? -1)));
   const deadline = Date.now() + 150_000;
   while (!stdout.includes('syncing on schedule')) {
@@ -61,10 +63,16 @@ describe('runsync start --demo', () => {
     expect(sql.stdout).toBe('1\n');
     const refused = await runsync(['sql', 'DROP TABLE runs']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/READONLY/);
+    expect(refused.stderr).toMatch(/^runsync sql: Cannot execute query in readonly mode: runsync's SQL endpoint runs SELECT, SHOW, DESCRIBE and EXPLAIN only/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     const status = await runsync(['status', '--json']);
     expect(status.stderr + String(status.code)).toBe("0");
     expect(JSON.parse(status.stdout).map((s: any) => s.source).sort()).toEqual(['anon-demo', 'b3os-demo', 'dx-demo', 'strait-demo', 'tracecat-demo']);
+    // The running service's syncs in flight (none, or one with its counts), and ISO times.
+    for (const s of JSON.parse(status.stdout)) {
+      expect(s.syncing === null || typeof s.syncing.counts.rows_written === 'number').toBe(true);
+      expect(s.lastSyncAt).toMatch(/Z$/);
+    }
     const track = await runsync(['track', 'dx-demo', 'some-run-id-1']);
     expect(track.stderr + String(track.code)).toBe("0");
     expect(track.stdout).toMatch(/through the running service/);
@@ -83,7 +91,10 @@ describe('runsync start --demo', () => {
     const html = join(out, 'demo-report.html');
     const r = await runsync(['report', '--week', week, '--format', 'html', '--out', html]);
     expect(r.stderr + String(r.code)).toBe('0');
-    if (!existsSync('/usr/bin/chromium') && !process.env.CI) return; // the browser check needs .ci/install-chromium.sh
+    if (!existsSync('/usr/bin/chromium') && !process.env.CI) {
+      process.stderr.write('skipping the browser check: Chromium not found at /usr/bin/chromium (bash .ci/install-chromium.sh)\n');
+      return;
+    }
     const profile = mkdtempSync(join(tmpdir(), 'runsync-chromium-'));
     const browser = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
@@ -116,7 +127,9 @@ describe('runsync start --demo', () => {
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-99), 60_000))]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/SIGINT: shutting down/);
+    expect(stderr).toMatch(/INFO  SIGINT: shutting down/);
     expect(existsSync(join(dir, 'service.json'))).toBe(false);
+    expect(existsSync(join(dir, 'runsync.lock'))).toBe(false);
+    expect(stderr).not.toMatch(/WORKER_SHUTDOWN|error=undefined|^\s+at /m);
   });
 });
