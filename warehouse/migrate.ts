@@ -46,7 +46,7 @@ const NAME = '(?:`[^`]+`|[A-Za-z_][A-Za-z0-9_.]*)';
 export function clusterStatement(statement: string, cluster: string): string {
   const on = ` ON CLUSTER ${quoteCluster(cluster)}`;
   const head = new RegExp(
-    `^(CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TABLE|VIEW|MATERIALIZED\\s+VIEW)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?${NAME}|ALTER\\s+TABLE\\s+${NAME}|DROP\\s+(?:TABLE|VIEW)\\s+(?:IF\\s+EXISTS\\s+)?${NAME})`,
+    `^(CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:TABLE|VIEW|MATERIALIZED\\s+VIEW|FUNCTION)\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?${NAME}|ALTER\\s+TABLE\\s+${NAME}|DROP\\s+(?:TABLE|VIEW)\\s+(?:IF\\s+EXISTS\\s+)?${NAME})`,
     'i',
   );
   const m = head.exec(statement);
