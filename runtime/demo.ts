@@ -19,11 +19,17 @@ interface DemoProvider {
 
 const DEMO: Partial<Record<ProviderName, DemoProvider>> = {
   strait: {
-    start: (o) => startStraitSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3 }),
+    // An incident: every deploy fails for a day and a half, so the report's recovery figures have something to show.
+    start: (o) =>
+      startStraitSimulator({
+        seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3,
+        redSpells: [{ workflow: 'deploy-service', from: o.start + 5 * 86_400_000, to: o.start + 6.5 * 86_400_000 }],
+      }),
     options: () => ({ projectId: 'proj_demo' }),
   },
   tracecat: {
-    start: (o) => startTracecatSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3 }),
+    // Some failed executions are reset (a retry under the same execution id).
+    start: (o) => startTracecatSimulator({ seed: o.seed, start: o.start, autoAdvance: { speed: o.speed }, initialRuns: 20, runsPerHour: 3, resetRate: 0.2 }),
     options: (sim) => ({ workspaceId: (sim as TracecatSimulator).workspaceId }),
   },
   b3os: {

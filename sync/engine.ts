@@ -400,7 +400,7 @@ export class SourceSync {
     const runId = b.run.run_id;
     const sameRun = known && known.run_id === runId ? known : undefined;
     const bundle: RunBundle = {
-      run: { ...b.run, error: this.cleanText(b.run.error), triggered_by: this.cleanText(b.run.triggered_by), trigger: this.cleanText(b.run.trigger), attributes: this.cleanAttributes(b.run.attributes) },
+      run: { ...b.run, workflow_name: b.run.workflow_name || this.d.source.workflowNames[b.run.workflow_id] || '', error: this.cleanText(b.run.error), triggered_by: this.cleanText(b.run.triggered_by), trigger: this.cleanText(b.run.trigger), attributes: this.cleanAttributes(b.run.attributes) },
       steps: b.steps?.map((s) => ({ ...s, error: this.cleanText(s.error), attributes: this.cleanAttributes(s.attributes) })),
       events: b.events?.map((e) => ({ ...e, message: this.cleanText(e.message), data: e.data === undefined || e.data === null ? e.data : this.cleanValue(e.data) })),
       links: b.links,

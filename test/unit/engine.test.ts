@@ -104,6 +104,13 @@ describe('engine: listing', () => {
     expect(api.log.slice(requests).every((r) => r.path === '/v1/workflow-runs')).toBe(true);
   });
 
+  it("names workflows from the source's workflowNames when the provider gives only ids", async () => {
+    api = await straitApi([run(0), { ...run(1), workflow_id: 'other' }]);
+    const store = new MemoryStore();
+    await engine(api.url, store, { workflowNames: { wf: 'Nightly ETL' } }).sync.listing(SINCE, null, BUDGET);
+    expect([...store.runs.values()].map((r) => [r.bundle.run.workflow_id, r.bundle.run.workflow_name]).sort()).toEqual([['other', ''], ['wf', 'Nightly ETL']]);
+  });
+
   it('a changed run is fetched again and counted as updated', async () => {
     const runs = [run(0, 'running'), run(1)];
     api = await straitApi(runs);
