@@ -6,13 +6,14 @@ import { claimDataDir } from '../../runtime/instance.js';
 import { logger } from '../../core/log.js';
 import { startServices } from '../../runtime/services.js';
 import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
+import { applyAlertsSchedule } from '../../runtime/alerts-schedule.js';
 import { missingTokens } from '../../runtime/tokens.js';
 
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'production: run a worker against the configured Temporal (TEMPORAL_ADDRESS) and ClickHouse (CLICKHOUSE_URL)',
   options: [
-    { flags: '--schedules', description: "create or update one schedule per configured source (and the report's)" },
+    { flags: '--schedules', description: "create or update one schedule per configured source (and the report's and the alerts')" },
     { flags: '--prune-schedules', description: 'with --schedules: delete schedules of sources not in this config' },
   ],
   async run({ values }) {
@@ -32,7 +33,8 @@ export const workerCommand: Command = {
         // Several workers may run with different configs: removing other sources' schedules is opt-in.
         const ids = await applySchedules(services.client, ctx.config, services.temporal.taskQueue, { prune: !!values.pruneSchedules });
         const report = await applyReportSchedule(services.client, ctx.config, services.temporal.taskQueue);
-        out(`schedules: ${[...ids, ...(report ? [report] : [])].join(', ') || 'none'}`);
+        const alerts = await applyAlertsSchedule(services.client, ctx.config, services.temporal.taskQueue);
+        out(`schedules: ${[...ids, ...(report ? [report] : []), ...(alerts ? [alerts] : [])].join(', ') || 'none'}`);
       }
       out(`worker on task queue ${services.temporal.taskQueue} at ${services.temporal.address}; warehouse ${services.warehouse.describe}`);
       // A worker asked to stop drains (activities in flight finish or are handed back) and exits 0.
