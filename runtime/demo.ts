@@ -8,6 +8,31 @@ import { startAnonSimulator } from '../simulators/anon.js';
 import { startDxSimulator, type DxSimulator } from '../simulators/dx.js';
 import { readServiceFile } from '../server/service-file.js';
 import type { Simulator } from '../simulators/core/sim.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * When the demo's simulated history began. A restart on the same data directory rebuilds
+ * the same worlds (same seed, same start) brought up to now, so the providers serve what
+ * they served before plus what happened since: the runs already synced are unchanged and
+ * nothing is fetched again for them. A start more than 30 days back begins afresh.
+ */
+function demoStart(dataDir: string, seed: number, speed: number, history: number): number {
+  const file = join(dataDir, 'demo.json');
+  const fresh = Date.now() - history;
+  if (speed !== 1) return fresh;
+  try {
+    if (existsSync(file)) {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { start?: unknown; seed?: unknown };
+      if (typeof saved.start === 'number' && saved.seed === seed && saved.start > Date.now() - 30 * 86_400_000) return saved.start;
+    }
+  } catch {
+    // An unreadable file: begin afresh and write a new one.
+  }
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify({ start: fresh, seed }) + '\n');
+  return fresh;
+}
 
 /** How the demo brings up each provider's simulator and points a source at it. */
 interface DemoProvider {
@@ -107,7 +132,7 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   // nothing a provider says lies in the future. `speed` > 1 runs faster (tests only).
   const speed = opts.speed ?? 1;
   const history = 9 * 86_400_000;
-  const start = Date.now() - history;
+  const start = demoStart(opts.dataDir, opts.seed ?? 7, speed, history);
   for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
     if (!PROVIDERS[provider]) continue;
     // A seed of its own per provider, so two simulators never invent the same ids.
