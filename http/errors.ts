@@ -29,7 +29,7 @@ export class AuthError extends HttpError {
   }
 }
 
-/** An answer whose envelope says it failed (DX `ok:false`, B3OS `code != 200`). */
+/** An answer whose envelope (a body-level status, checked even on HTTP 200) says it failed. */
 export class EnvelopeError extends HttpError {
   constructor(
     message: string,

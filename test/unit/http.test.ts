@@ -2,10 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter } from '../../http/client.js';
 import { Pacer } from '../../http/pacer.js';
-import { shiftTimestamp, paginate, type Page, type PageState } from '../../http/paging.js';
+import { shiftTimestamp, paginate, TIMESTAMP_CURSOR_STEP_NS, type Page, type PageState } from '../../http/paging.js';
 import type { Paging } from '../../providers/types.js';
 
-const nextNanosecond = (ts: string) => shiftTimestamp(ts, 1n);
 
 /** One page through the shared paginator. */
 async function fetchPage(http: HttpClient, coll: { endpoint: string; path: string; items: string; paging: Paging }, _ctx: unknown, vars: Record<string, string>, state: PageState | undefined): Promise<Page> {
@@ -72,11 +71,13 @@ describe('HTTP client', () => {
 });
 
 describe('paging', () => {
-  it('turns a timestamp cursor into "<= last" by adding one nanosecond', () => {
-    expect(nextNanosecond('2026-11-15T10:00:00.123456789Z')).toBe('2026-11-15T10:00:00.123456790Z');
-    expect(nextNanosecond('2026-11-15T10:00:00.999999999Z')).toBe('2026-11-15T10:00:01.000000000Z');
-    expect(nextNanosecond('2026-11-15T10:00:00Z')).toBe('2026-11-15T10:00:00.000000001Z');
-    expect(nextNanosecond('2026-11-15T12:00:00.5+02:00')).toBe('2026-11-15T10:00:00.500000001Z');
+  it('turns a timestamp cursor into "<= last" by moving it one microsecond, at nanosecond precision, in UTC', () => {
+    const past = (ts: string) => shiftTimestamp(ts, TIMESTAMP_CURSOR_STEP_NS);
+    expect(past('2026-11-15T10:00:00.123456789Z')).toBe('2026-11-15T10:00:00.123457789Z');
+    expect(past('2026-11-15T10:00:00.999999999Z')).toBe('2026-11-15T10:00:01.000000999Z');
+    expect(past('2026-11-15T10:00:00Z')).toBe('2026-11-15T10:00:00.000001000Z');
+    expect(past('2026-11-15T12:00:00.5+02:00')).toBe('2026-11-15T10:00:00.500001000Z');
+    expect(shiftTimestamp('not a time', TIMESTAMP_CURSOR_STEP_NS)).toBeNull();
   });
 
   it('pages a timestamp cursor from the last item moved one microsecond, not the server cursor', async () => {
