@@ -288,11 +288,13 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
   }
   const explainRoot = /^Explain /.test(root.name) ? root : null;
   const systemTables = new Set<string>();
+  let settingsClauses = 0;
   for (const n of ast) {
     // SETTINGS of any SELECT, a subquery's or a CTE's included (readonly = 1 only guards the outer one).
     // Under EXPLAIN, its own options (`EXPLAIN header = 1 …`) are a Set too.
     if (n.name === 'Set' && n.parent !== explainRoot) {
-      throw refuse("a SETTINGS clause is refused by runsync's SQL endpoint wherever it appears (subqueries and CTEs too): the endpoint's settings and limits are fixed");
+      settingsClauses++;
+      continue;
     }
     const t = /^(TableIdentifier|Identifier) (.+)$/.exec(n.name);
     if (t) {
@@ -311,6 +313,7 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
     if (n.parent?.name === 'TableExpression' && !isSafeTableFunction(m[1])) throw refuseFunction(m[1], true);
     if (isRefusedFunction(m[1])) throw refuseFunction(m[1], false);
   }
+  if (settingsClauses) await onlyOutputSettings(engine, sql, settingsClauses);
   const withPaths = [...systemTables].filter((t) => SYSTEM_TABLES_WITH_PATHS.has(t));
   if (withPaths.length) {
     for (const n of ast) {
@@ -339,6 +342,31 @@ export async function guardQuery(engine: ReadOnlyEngine, sql: string, params: Re
   const shapeText = ast.map((n) => `${n.depth} ${n.name.replace(/^Literal .*/, 'Literal')}`).join('\n');
   const shape = createHash('sha256').update(`${database ?? ''}\n${shapeText}`).digest('hex').slice(0, 32);
   return { format: formatNode ? formatNode.name.slice('Identifier '.length) : null, shape };
+}
+
+/**
+ * Settings that only shape how an answer is printed (runsync's own readers ask for 64-bit
+ * integers as JSON numbers); nothing else may be changed by a query.
+ */
+const OUTPUT_SETTINGS = new Set(['output_format_json_quote_64bit_integers', 'output_format_json_quote_64bit_floats', 'output_format_json_quote_decimals', 'output_format_json_quote_denormals', 'output_format_decimal_trailing_zeros']);
+
+/**
+ * A SETTINGS clause anywhere (a subquery's or a CTE's included; readonly = 1 guards only the
+ * outer one) is refused unless every setting it names only shapes the output. The parser
+ * counts the clauses; the canonical text names their settings, and the two must agree.
+ */
+async function onlyOutputSettings(engine: ReadOnlyEngine, sql: string, clauses: number): Promise<void> {
+  const refused = () => refuse("a SETTINGS clause is refused by runsync's SQL endpoint wherever it appears (subqueries and CTEs too): the endpoint's settings and limits are fixed");
+  let canonical: string;
+  try {
+    canonical = (await engine.inspect({ sql: `SELECT formatQuerySingleLine(${sqlString(sql)})`, format: 'TSVRaw', params: {} })).toString('utf8');
+  } catch {
+    throw refused();
+  }
+  const text = canonical.replace(/'(?:[^'\\]|\\.)*'/g, "''");
+  const found = [...text.matchAll(/\bSETTINGS\s+((?:\w+\s*=\s*[^,\s()]+\s*,\s*)*\w+\s*=\s*[^,\s()]+)/gi)];
+  if (found.length !== clauses) throw refused();
+  for (const m of found) for (const pair of m[1].split(',')) if (!OUTPUT_SETTINGS.has(pair.split('=')[0].trim().toLowerCase())) throw refused();
 }
 
 // One read-only engine per running service, opened on first use.

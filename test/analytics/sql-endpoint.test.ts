@@ -375,6 +375,15 @@ describe('execution limits', () => {
     }
   });
 
+  it('lets a query choose how 64-bit integers are printed, and nothing else', async () => {
+    const ok = await post('SELECT toUInt64(1) AS n FROM (SELECT 1) SETTINGS output_format_json_quote_64bit_integers = 0 FORMAT JSONEachRow');
+    expect([ok.status, ok.text]).toEqual([200, '{"n":1}\n']);
+    const mixed = await post('SELECT 1 SETTINGS output_format_json_quote_64bit_integers = 0, max_threads = 64');
+    expect([mixed.status, mixed.text.split('\n')[0]]).toEqual([403, expect.stringMatching(/^Code: 164\..*(SETTINGS clause is refused|Cannot modify 'max_threads')/)]);
+    const inner = await post('SELECT * FROM (SELECT 1 SETTINGS output_format_json_quote_64bit_integers = 0, max_execution_time = 0)');
+    expect([inner.status, inner.text.split('\n')[0]]).toEqual([403, expect.stringMatching(/^Code: 164\..*SETTINGS clause is refused/)]);
+  });
+
   it('refuses a scan of ten trillion rows at once and keeps serving', async () => {
     const started = Date.now();
     const r = await post('SELECT count() FROM numbers_mt(1e13)');

@@ -1,3 +1,4 @@
+import { syncSource } from '../../workflows/sync-source.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startStraitSimulator, type StraitSimulator } from '../../simulators/strait.js';
@@ -85,17 +86,17 @@ describe('versions', () => {
 });
 
 describe('cancellation', () => {
-  it('a cancelled sync is recorded as failed, never left running', async () => {
+  it('a cancelled sync is recorded as cancelled, never left running', async () => {
     sim.faults.add({ path: /^\/v1\/workflow-runs$/, delayMs: 4_000, times: 1 });
-    const handle = await h.client.workflow.start('syncSource', { taskQueue: h.taskQueue, workflowId: `cancel-${Date.now()}`, args: [{ source: SOURCE }] });
+    const handle = await h.client.workflow.start(syncSource, { taskQueue: h.taskQueue, workflowId: `cancel-${Date.now()}`, args: [{ source: SOURCE }] });
     await sleep(1_500);
     await handle.cancel();
     await expect(handle.result()).rejects.toThrow();
     let rec: any;
-    for (let i = 0; i < 40 && rec?.status !== 'failed'; i++) {
+    for (let i = 0; i < 40 && rec?.status !== 'cancelled'; i++) {
       await sleep(250);
       [rec] = await h.query<any>(`SELECT status, error FROM sync_runs WHERE sync_id = {id:String}`, { id: handle.workflowId });
     }
-    expect(rec).toEqual({ status: 'failed', error: 'the sync was cancelled' });
+    expect(rec).toEqual({ status: 'cancelled', error: 'the sync was cancelled' });
   });
 });
