@@ -88,6 +88,7 @@ describe('runsync start --demo', () => {
     const md = await runsync(['report', '--week', week, '--format', 'md']);
     expect(md.stderr + String(md.code)).toBe('0');
     for (const p of ['strait', 'tracecat', 'b3os', 'anon', 'dx']) expect(md.stdout).toMatch(new RegExp(`\\| ${p}-demo \\| [1-9]\\d* \\|`));
+    for (const section of ['Retries', 'Recovery', 'Top failure reasons', 'Queue time', 'Cost']) expect(md.stdout).toContain(`## ${section}`);
     const html = join(out, 'demo-report.html');
     const r = await runsync(['report', '--week', week, '--format', 'html', '--out', html]);
     expect(r.stderr + String(r.code)).toBe('0');
