@@ -40,6 +40,8 @@ export const sourceSchema = z
     concurrency: z.number().int().min(1).max(32).default(4),
     timeout: duration.default('30s'),
     maxRetries: z.number().int().min(0).max(20).default(6),
+    /** Run ids from the inbox polled in one sync at most (after the runs already known); the rest wait for the next. */
+    inboxPerSync: z.number().int().min(1).default(1000),
     /** Readable names of workflows by id, for providers whose runs carry only the id. */
     workflowNames: z.record(z.string(), z.string().min(1)).default({}),
     /** Largest API answer read, in bytes; a larger one fails with an error naming the endpoint. */

@@ -254,14 +254,14 @@ export class SourceSync {
   async repoll(after: string, budget: Budget, listedSince: number | null = null): Promise<RepollResult> {
     const deadline = Date.now() + budget.maxMs;
     const settleSince = this.now() - parseDuration(this.d.source.settle);
-    let cursor: string | null = after;
-    for (let batches = 0; cursor !== null; batches++) {
+    // Runs the warehouse knows come first, then the inbox, at most `inboxPerSync` ids a sync:
+    // a flood of handed-in ids waits its turn instead of crowding out the open runs.
+    const cap = this.d.source.inboxPerSync;
+    let c: RepollCursor | null = parseRepollCursor(after);
+    for (let batches = 0; c !== null; batches++) {
       if (batches >= budget.maxPages || Date.now() >= deadline) break;
-      const ids = await this.d.store.runsToRepoll({ settleSince, listedSince, after: cursor, limit: 200 });
-      if (ids.length === 0) {
-        cursor = null;
-        break;
-      }
+      const limit: number = c.kind === 'inbox' ? Math.min(200, cap - c.taken) : 200;
+      const ids: string[] = limit > 0 ? await this.d.store.runsToRepoll({ kind: c.kind, settleSince, listedSince, after: c.id, limit }) : [];
       const known = await this.d.store.knownRuns(ids);
       await mapLimit(ids, this.d.source.concurrency, async (id) => {
         await this.syncRun(id, undefined, known.get(id), 'detail');
@@ -269,10 +269,12 @@ export class SourceSync {
       });
       await this.confirm();
       this.sayGone();
-      cursor = ids.length < 200 ? null : ids[ids.length - 1];
-      this.d.heartbeat({ phase: 'repoll', after: cursor, counts: this.snapshot() });
+      const last = ids[ids.length - 1];
+      if (c.kind === 'known') c = ids.length < limit ? { kind: 'inbox', taken: 0, id: '' } : { kind: 'known', taken: 0, id: last };
+      else c = ids.length < limit || c.taken + ids.length >= cap ? null : { kind: 'inbox', taken: c.taken + ids.length, id: last };
+      this.d.heartbeat({ phase: 'repoll', after: formatRepollCursor(c), counts: this.snapshot() });
     }
-    return { after: cursor, counts: this.snapshot() };
+    return { after: formatRepollCursor(c), counts: this.snapshot() };
   }
 
   private sayGone(): void {
@@ -465,6 +467,23 @@ export class SourceSync {
     await this.confirm();
   }
 }
+
+/** Where re-polling stands: which kind of run, after which id, and how many inbox ids this sync took. */
+interface RepollCursor {
+  kind: 'known' | 'inbox';
+  id: string;
+  taken: number;
+}
+
+function parseRepollCursor(after: string): RepollCursor {
+  if (after.startsWith('inbox:')) {
+    const [, taken, ...id] = after.split(':');
+    return { kind: 'inbox', taken: Number(taken) || 0, id: id.join(':') };
+  }
+  return { kind: 'known', taken: 0, id: after.startsWith('known:') ? after.slice('known:'.length) : after };
+}
+
+const formatRepollCursor = (c: RepollCursor | null): string | null => (c === null ? null : c.kind === 'known' ? `known:${c.id}` : `inbox:${c.taken}:${c.id}`);
 
 /** A record's own id, for naming it in quarantine rows, when it has one at the usual place. */
 function keyOf(raw: unknown): string {

@@ -41,11 +41,11 @@ export interface QuarantineRecord {
 export interface SyncStore {
   knownRuns(ids: string[]): Promise<Map<string, KnownRun>>;
   /**
-   * Runs to poll by id, in id order after `after`: open or still settling, not written by
-   * this sync and not seen by its listing (their cursor column before `listedSince`), and
-   * ids handed in through the inbox.
+   * Runs to poll by id, in id order after `after`. `known`: open or still settling, not
+   * written by this sync and not seen by its listing (their cursor column before
+   * `listedSince`). `inbox`: ids handed in through the inbox and never fetched.
    */
-  runsToRepoll(q: { settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]>;
+  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]>;
   /**
    * Queues a run's rows as one unit (run row last) and returns the version they carry and
    * the negative durations found while building them.

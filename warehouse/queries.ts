@@ -20,25 +20,28 @@ export async function select<T>(client: ClickHouseClient, query: string, params:
  */
 export async function runsToRepoll(
   client: ClickHouseClient,
-  p: { source: string; syncId: string; settleSince: number; listedSince: number | null; cursorColumn: CursorColumn | null; after: string; limit: number },
+  p: { source: string; syncId: string; kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; cursorColumn: CursorColumn | null; after: string; limit: number },
 ): Promise<string[]> {
   // Runs this sync's listing already saw (and fetched if they needed it) are not asked for again.
   const listed = p.listedSince !== null && p.cursorColumn ? `AND NOT (r.${CURSOR_COLUMNS[p.cursorColumn]} >= {listedSince:DateTime64(3, 'UTC')})` : '';
   const rows = await select<{ run_id: string }>(
     client,
-    `SELECT run_id FROM (
+    `SELECT run_id FROM (${
+      p.kind === 'known'
+        ? `
        SELECT r.run_id AS run_id FROM run_versions AS r FINAL
        LEFT JOIN (SELECT run_id, max(gone_at) AS gone_at FROM gone_runs WHERE source = {source:String} GROUP BY run_id) AS g
          ON g.run_id = r.run_id
        WHERE r.source = {source:String} AND r.sync_id != {syncId:String}
          AND (r.is_terminal = 0 OR r.finished_at >= {settleSince:DateTime64(3, 'UTC')})
          AND g.gone_at < r.synced_at
-         ${listed}
-       UNION DISTINCT
+         ${listed}`
+        : `
        SELECT run_id FROM inbox FINAL
        WHERE source = {source:String}
          AND run_id NOT IN (SELECT run_id FROM run_versions WHERE source = {source:String})
-         AND run_id NOT IN (SELECT run_id FROM gone_runs WHERE source = {source:String})
+         AND run_id NOT IN (SELECT run_id FROM gone_runs WHERE source = {source:String})`
+    }
      )
      WHERE run_id > {after:String}
      ORDER BY run_id

@@ -29,13 +29,14 @@ export class MemoryStore implements SyncStore {
     return out;
   }
 
-  async runsToRepoll(q: { settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
+  async runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
     const ids = new Set<string>();
-    for (const [id, r] of this.runs) {
-      if (r.syncId === this.syncId || this.gone.has(id)) continue;
-      if (!r.known.is_terminal || (r.known.finished_at !== null && r.known.finished_at >= q.settleSince)) ids.add(id);
-    }
-    for (const id of this.inbox) if (!this.runs.has(id) && !this.gone.has(id)) ids.add(id);
+    if (q.kind === 'known')
+      for (const [id, r] of this.runs) {
+        if (r.syncId === this.syncId || this.gone.has(id)) continue;
+        if (!r.known.is_terminal || (r.known.finished_at !== null && r.known.finished_at >= q.settleSince)) ids.add(id);
+      }
+    else for (const id of this.inbox) if (!this.runs.has(id) && !this.gone.has(id)) ids.add(id);
     return [...ids].filter((id) => id > q.after).sort().slice(0, q.limit);
   }
 
