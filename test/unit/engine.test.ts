@@ -4,6 +4,7 @@ import { strait } from '../../providers/strait.js';
 import { SourceSync, ShortfallError } from '../../sync/engine.js';
 import { sourceHttpClient } from '../../sync/source-http.js';
 import { DEFAULT_ITEM_LIMITS } from '../../sync/limits.js';
+import { Pacer } from '../../http/pacer.js';
 import type { Logger } from '../../core/log.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { scriptedApi, type Answer } from '../helpers/scripted-api.js';
@@ -67,10 +68,17 @@ function engine(url: string, store: MemoryStore, extra: Record<string, unknown> 
     sources: [{ name: 's', provider: 'strait', baseUrl: url, tokenEnv: 'T', settle: '0s', rateLimit: 1000, maxRetries: 2, timeout: '2s', options: { projectId: 'p' }, ...extra }],
   }).sources[0];
   const provider = strait.bind(source);
-  const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5 });
+  const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5, pacer: new Unpaced(1000) });
   const beats: unknown[] = [];
   const sync = new SourceSync({ store, source, provider, http, log: quiet, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
   return { sync, http, beats };
+}
+
+/** Pacing has tests of its own (pacer.test.ts); here it would only make the engine's decisions slow to watch. */
+class Unpaced extends Pacer {
+  override async take(): Promise<number> {
+    return 0;
+  }
 }
 
 const BUDGET = { maxPages: 1000, maxMs: 60_000 };
@@ -278,19 +286,22 @@ describe('engine: re-polling by id', () => {
     const store = new MemoryStore('first');
     await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
     await api.close();
-    const inbox = Array.from({ length: 450 }, (_, i) => `inbox-${String(i).padStart(4, '0')}`);
+    const inbox = Array.from({ length: 210 }, (_, i) => `inbox-${String(i).padStart(4, '0')}`);
     store.inbox.push(...inbox);
-    // Ids sort before the open runs' ids, so id order alone would poll the inbox first.
+    // Ids sort before the open runs' ids, so id order alone would poll the inbox first. Re-polls go
+    // 200 ids a batch: a cap of 205 takes one full batch and a batch of what is left under the cap.
     api = await straitApi([], { detail: (id) => ({ json: { ...(open.find((r) => r.id === id) ?? run(500)), id } }) });
     store.syncId = 'second';
-    const out = await engine(api.url, store, { inboxPerSync: 300 }).sync.repoll('', BUDGET);
+    const out = await engine(api.url, store, { inboxPerSync: 205 }).sync.repoll('', BUDGET);
     expect(out.after).toBeNull();
     const polled = api.log.filter((r) => /^\/v1\/workflow-runs\/[^/]+$/.test(r.path)).map((r) => decodeURIComponent(r.path.split('/').pop()!));
     expect(polled.slice(0, 3).sort()).toEqual(open.map((r) => r.id).sort());
-    expect(polled.slice(3)).toEqual(inbox.slice(0, 300));
+    // Batches go one after another; within one, concurrent requests may arrive in any order.
+    expect(polled.slice(3, 203).sort()).toEqual(inbox.slice(0, 200));
+    expect(polled.slice(203).sort()).toEqual(inbox.slice(200, 205));
     // The next sync takes the rest.
     store.syncId = 'third';
-    await engine(api.url, store, { inboxPerSync: 300 }).sync.repoll('', BUDGET);
+    await engine(api.url, store, { inboxPerSync: 205 }).sync.repoll('', BUDGET);
     expect(inbox.every((id) => store.runs.has(id))).toBe(true);
   });
 });
