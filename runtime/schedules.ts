@@ -1,4 +1,4 @@
-import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { RunsyncConfig } from '../config/schema.js';
 import type { scheduledSync } from '../workflows/scheduled-sync.js';
 import type { weeklyReport } from '../workflows/weekly-report.js';
@@ -14,24 +14,8 @@ export const SYNC_SCHEDULE_PREFIX = 'runsync-sync-';
 export async function applySchedules(client: Client, config: RunsyncConfig, taskQueue: string, opts: { prune?: boolean } = {}): Promise<string[]> {
   const wanted = new Map(config.sources.filter((s) => s.enabled).map((s) => [SYNC_SCHEDULE_PREFIX + s.name, s]));
   for (const [scheduleId, s] of wanted) {
-    const options = {
-      scheduleId,
-      spec: { cronExpressions: [s.schedule] },
-      action: {
-        type: 'startWorkflow' as const,
-        workflowType: 'scheduledSync' as unknown as typeof scheduledSync,
-        workflowId: `scheduled-sync-${s.name}`,
-        taskQueue,
-        args: [{ source: s.name }] as [{ source: string }],
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-    };
-    try {
-      await client.schedule.create(options);
-    } catch (e) {
-      if ((e as Error).name !== 'ScheduleAlreadyRunning') throw e;
-      await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
-    }
+    const action = { type: 'startWorkflow' as const, workflowType: 'scheduledSync' as unknown as typeof scheduledSync, workflowId: `scheduled-sync-${s.name}`, taskQueue, args: [{ source: s.name }] as [{ source: string }] };
+    await upsertSchedule(client, scheduleId, s.schedule, action, '1 minute');
   }
   if (opts.prune) {
     for await (const sched of client.schedule.list()) {
@@ -49,29 +33,39 @@ export const REPORT_SCHEDULE_ID = 'runsync-report';
  * The weekly reliability report's schedule (`report.schedule`, cron in UTC);
  * removed when `report.enabled` is false. Returns the schedule id, or null.
  */
-export async function applyReportSchedule(client: Client, config: RunsyncConfig, taskQueue: string): Promise<string | null> {
-  const handle = client.schedule.getHandle(REPORT_SCHEDULE_ID);
-  if (!config.report.enabled) {
-    await handle.delete().catch(() => undefined);
-    return null;
-  }
-  const options = {
-    scheduleId: REPORT_SCHEDULE_ID,
-    spec: { cronExpressions: [config.report.schedule] },
-    action: {
-      type: 'startWorkflow' as const,
-      workflowType: 'weeklyReport' as unknown as typeof weeklyReport,
-      workflowId: 'runsync-weekly-report',
-      taskQueue,
-      args: [{}] as [{ week?: string }],
-    },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-  };
+export function applyReportSchedule(client: Client, config: RunsyncConfig, taskQueue: string): Promise<string | null> {
+  const action = { type: 'startWorkflow' as const, workflowType: 'weeklyReport' as unknown as typeof weeklyReport, workflowId: 'runsync-weekly-report', taskQueue, args: [{}] as [{ week?: string }] };
+  return applySingletonSchedule(client, REPORT_SCHEDULE_ID, config.report.enabled, config.report.schedule, action, '1 day');
+}
+
+/**
+ * Creates the schedule, or updates it in place when it exists (a redeploy changes the cron
+ * or the task queue). Overlap: skip, so a run still going is never stacked with the next.
+ */
+async function upsertSchedule(client: Client, scheduleId: string, cron: string, action: ScheduleOptionsAction, catchupWindow: string): Promise<void> {
+  const spec = { cronExpressions: [cron] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow };
   try {
-    await client.schedule.create(options);
+    await client.schedule.create({ scheduleId, spec, action, policies });
   } catch (e) {
     if ((e as Error).name !== 'ScheduleAlreadyRunning') throw e;
-    await handle.update((prev) => ({ ...prev, spec: options.spec, action: options.action, policies: options.policies }));
+    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, policies }));
   }
-  return REPORT_SCHEDULE_ID;
+}
+
+/** One schedule of its kind (the report, the alerts): applied when `enabled`, removed when not. Returns its id, or null. */
+export async function applySingletonSchedule(
+  client: Client,
+  scheduleId: string,
+  enabled: boolean,
+  cron: string,
+  action: ScheduleOptionsAction,
+  catchupWindow: string,
+): Promise<string | null> {
+  if (!enabled) {
+    await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+    return null;
+  }
+  await upsertSchedule(client, scheduleId, cron, action, catchupWindow);
+  return scheduleId;
 }
