@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { startB3osSimulator, type B3osSimulator } from '../../simulators/b3os.js';
-import { startSimHarness, type Harness } from '../helpers/harness.js';
-import { chTime, msBetween, num, runsAgainstTruth } from '../helpers/compare.js';
+import { chTime, msBetween, num } from '../helpers/compare.js';
+import { describeProviderSync, oneSource, type ProviderSync } from '../helpers/provider-sync.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
 
 // The contract's status table for B3OS, written out independently of providers/b3os.ts.
@@ -15,37 +15,14 @@ const CONTRACT: Record<string, [string, number]> = {
 };
 const NODE: Record<string, string> = { pending: 'queued', running: 'running', waiting: 'waiting', success: 'succeeded', failure: 'failed', cancelled: 'cancelled', skipped: 'cancelled' };
 
-let sim: B3osSimulator;
-let h: Harness;
 const SOURCE = 'b3os-main';
 
-async function expectWarehouseMatchesTruth() {
+async function expectWarehouseMatchesTruth({ sim, h, expectRuns, expectNoDuplicateRuns }: ProviderSync<B3osSimulator>) {
   const truth = sim.truth();
-  const { runs, truthOf } = await runsAgainstTruth(h, SOURCE, truth.runs, (r) => r.id);
-  for (const row of runs) {
-    const r = truthOf(row);
+  const runs = await expectRuns(truth.runs, (r) => r.id, (r) => {
     const [status, terminal] = CONTRACT[r.status];
     const failedNode = Object.values(r.executionState).find((n) => n.error);
-    expect({
-      provider: row.provider,
-      workflow_id: row.workflow_id,
-      workflow_name: row.workflow_name,
-      workflow_version: row.workflow_version,
-      provider_status: row.provider_status,
-      status: row.status,
-      is_terminal: num(row.is_terminal),
-      created_at: row.created_at,
-      started_at: row.started_at,
-      finished_at: row.finished_at,
-      duration_ms: num(row.duration_ms),
-      total_ms: num(row.total_ms),
-      trigger: row.trigger,
-      triggered_by: row.triggered_by,
-      retry_of_run_id: row.retry_of_run_id,
-      cost: num(row.cost),
-      is_test: num(row.is_test),
-      error: row.error,
-    }).toEqual({
+    return {
       provider: 'b3os',
       workflow_id: r.workflowId,
       workflow_name: truth.workflows.find((w) => w.id === r.workflowId)!.name,
@@ -64,8 +41,8 @@ async function expectWarehouseMatchesTruth() {
       cost: r.totalCu,
       is_test: r.isSimulation || r.isDustTest ? 1 : 0,
       error: failedNode?.error ?? '',
-    });
-  }
+    };
+  });
   const steps = await h.query<any>(`SELECT * FROM steps WHERE source = {s:String}`, { s: SOURCE });
   const expected = truth.runs.flatMap((r) => Object.entries(r.executionState).map(([node, n]) => ({ run_id: r.id, node, n })));
   expect(steps.length).toBe(expected.length);
@@ -82,107 +59,101 @@ async function expectWarehouseMatchesTruth() {
       error: n.error ?? '',
     });
   }
-  const dup = await h.query<any>(`SELECT run_id, count() c FROM runs GROUP BY run_id HAVING c > 1`);
-  expect(dup).toEqual([]);
+  await expectNoDuplicateRuns();
   return { runs, truth };
 }
 
-const detailCalls = () => sim.requests.filter((r) => r.path.startsWith('/v1/runs/'));
-const runListCalls = () => sim.requests.filter((r) => /^\/v1\/workflows\/[^/]+\/runs$/.test(r.path));
+describeProviderSync(
+  'B3OS through Temporal into ClickHouse',
+  {
+    simulators: () => startB3osSimulator({ seed: 3, initialRuns: 420, runsPerHour: 30, start: Date.now() - 3_600_000 }),
+    sources: (sim) => oneSource(sim, { name: SOURCE, options: { orgId: 'org_demo' } }),
+  },
+  (p) => {
+    const detailCalls = () => p.sim.requests.filter((r) => r.path.startsWith('/v1/runs/'));
+    const runListCalls = () => p.sim.requests.filter((r) => /^\/v1\/workflows\/[^/]+\/runs$/.test(r.path));
 
-beforeAll(async () => {
-  sim = await startB3osSimulator({ seed: 3, initialRuns: 420, runsPerHour: 30, start: Date.now() - 3_600_000 });
-  h = await startSimHarness(sim, { name: SOURCE, options: { orgId: 'org_demo' } });
-});
+    it('first sync lands exactly the simulator runs and node states, field by field', async () => {
+      const res = await p.sync();
+      const { runs } = await expectWarehouseMatchesTruth(p);
+      expect(res.counts.runs_new).toBe(runs.length);
+      expect(detailCalls().length).toBe(runs.length);
+      // Several workflows with more than a page of runs each: offset paging was exercised.
+      expect(runListCalls().some((r) => r.query.offset && r.query.offset !== '0')).toBe(true);
+    });
 
-afterAll(async () => {
-  await h?.close();
-  await sim?.close();
-});
-
-describe('B3OS through Temporal into ClickHouse', () => {
-  it('first sync lands exactly the simulator runs and node states, field by field', async () => {
-    const res = await h.sync(SOURCE);
-    const { runs } = await expectWarehouseMatchesTruth();
-    expect(res.counts.runs_new).toBe(runs.length);
-    expect(detailCalls().length).toBe(runs.length);
-    // Several workflows with more than a page of runs each: offset paging was exercised.
-    expect(runListCalls().some((r) => r.query.offset && r.query.offset !== '0')).toBe(true);
-  });
-
-  it('offset pages shifted by arriving runs: overlap and dedupe, every run fetched once, none lost', async () => {
-    sim.advance(10 * 60_000);
-    sim.clearRequests();
-    // Every listed run is due for a re-fetch, so a run seen twice at a page edge would be fetched twice.
-    h.config.sources[0].settle = '30d';
-    // New runs land at the top right before several list calls: the pages after them shift down.
-    let seen = 0;
-    let shifts = 0;
-    sim.insertRunsOnNextListCall(7);
-    const timer = setInterval(() => {
-      const n = runListCalls().length;
-      if (n > seen && shifts < 6) {
-        seen = n;
-        shifts++;
-        sim.insertRunsOnNextListCall(7);
+    it('offset pages shifted by arriving runs: overlap and dedupe, every run fetched once, none lost', async () => {
+      p.sim.advance(10 * 60_000);
+      p.sim.clearRequests();
+      // New runs land at the top right before several list calls: the pages after them shift down.
+      let seen = 0;
+      let shifts = 0;
+      p.sim.insertRunsOnNextListCall(7);
+      const timer = setInterval(() => {
+        const n = runListCalls().length;
+        if (n > seen && shifts < 6) {
+          seen = n;
+          shifts++;
+          p.sim.insertRunsOnNextListCall(7);
+        }
+      }, 2);
+      let res;
+      try {
+        // Every listed run is due for a re-fetch, so a run seen twice at a page edge would be fetched twice.
+        res = await p.withSource({ settle: '30d' }, () => p.sync());
+      } finally {
+        clearInterval(timer);
       }
-    }, 2);
-    let res;
-    try {
-      res = await h.sync(SOURCE);
-    } finally {
-      clearInterval(timer);
-      h.config.sources[0].settle = '0s';
-    }
-    expect(shifts).toBeGreaterThan(2);
-    const fetched = detailCalls().map((r) => r.path);
-    expect(fetched.length).toBeGreaterThan(300);
-    expect(new Set(fetched).size).toBe(fetched.length);
-    expect(res.counts.runs_new + res.counts.runs_updated + res.counts.runs_polled).toBe(fetched.length);
-    // Runs that arrived mid-listing are picked up by the next sync; then nothing is missing.
-    await h.sync(SOURCE);
-    await expectWarehouseMatchesTruth();
-  });
+      expect(shifts).toBeGreaterThan(2);
+      const fetched = detailCalls().map((r) => r.path);
+      expect(fetched.length).toBeGreaterThan(300);
+      expect(new Set(fetched).size).toBe(fetched.length);
+      expect(res.counts.runs_new + res.counts.runs_updated + res.counts.runs_polled).toBe(fetched.length);
+      // Runs that arrived mid-listing are picked up by the next sync; then nothing is missing.
+      await p.sync();
+      await expectWarehouseMatchesTruth(p);
+    });
 
-  it('a later sync picks up runs that finished and new ones', async () => {
-    const open = await h.query<any>(`SELECT count() c FROM runs WHERE is_terminal = 0`);
-    expect(num(open[0].c)).toBeGreaterThan(0);
-    sim.advance(2 * 3_600_000);
-    const res = await h.sync(SOURCE);
-    expect(res.counts.runs_new).toBeGreaterThan(0);
-    expect(res.counts.runs_updated).toBeGreaterThan(0);
-    await expectWarehouseMatchesTruth();
-  });
+    it('a later sync picks up runs that finished and new ones', async () => {
+      const open = await p.h.query<any>(`SELECT count() c FROM runs WHERE is_terminal = 0`);
+      expect(num(open[0].c)).toBeGreaterThan(0);
+      p.sim.advance(2 * 3_600_000);
+      const res = await p.sync();
+      expect(res.counts.runs_new).toBeGreaterThan(0);
+      expect(res.counts.runs_updated).toBeGreaterThan(0);
+      await expectWarehouseMatchesTruth(p);
+    });
 
-  it('a non-200 envelope code is an error even on HTTP 200; 429 with Retry-After is waited out', async () => {
-    sim.advance(15 * 60_000);
-    sim.faults.add({ path: /^\/v1\/runs\//, status: 200, times: 2, body: JSON.stringify({ code: 500, data: null, message: 'internal error', requestId: 'req_x' }) });
-    sim.faults.add({ path: /^\/v1\/workflows$/, status: 429, retryAfterSeconds: 1, times: 1 });
-    const res = await h.sync(SOURCE);
-    expect(sim.faults.pending().faults).toBe(0);
-    expect(res.counts.retries).toBeGreaterThanOrEqual(3);
-    expect(res.counts.quarantined).toBe(0);
-    await expectWarehouseMatchesTruth();
-    await expectNoSecretsInWarehouse(h, [sim.token]);
-  });
+    it('a non-200 envelope code is an error even on HTTP 200; 429 with Retry-After is waited out', async () => {
+      p.sim.advance(15 * 60_000);
+      p.sim.faults.add({ path: /^\/v1\/runs\//, status: 200, times: 2, body: JSON.stringify({ code: 500, data: null, message: 'internal error', requestId: 'req_x' }) });
+      p.sim.faults.add({ path: /^\/v1\/workflows$/, status: 429, retryAfterSeconds: 1, times: 1 });
+      const res = await p.sync();
+      expect(p.sim.faults.pending().faults).toBe(0);
+      expect(res.counts.retries).toBeGreaterThanOrEqual(3);
+      expect(res.counts.quarantined).toBe(0);
+      await expectWarehouseMatchesTruth(p);
+      await expectNoSecretsInWarehouse(p.h, [p.sim.token]);
+    });
 
-  it("one workflow's failing run list does not stop the others, and holds the watermark", async () => {
-    const [before] = await h.query<any>(`SELECT watermark FROM sync_state FINAL`);
-    sim.advance(30 * 60_000);
-    const bad = sim.truth().workflows[0].id;
-    sim.faults.add({ path: new RegExp(`^/v1/workflows/${bad}/runs$`), status: 400, times: 1, body: JSON.stringify({ code: 400, data: null, message: 'bad request', requestId: 'r' }) });
-    const res = await h.sync(SOURCE);
-    expect(res.counts.quarantined).toBe(1);
-    const [q] = await h.query<any>(`SELECT record_key, reason FROM quarantine WHERE severity = 'error'`);
-    expect(q.record_key).toBe(bad);
-    expect(q.reason).toMatch(/could not be listed: .*HTTP 400/);
-    const [after] = await h.query<any>(`SELECT watermark FROM sync_state FINAL`);
-    expect(after.watermark).toBe(before.watermark);
-    // Every other workflow's runs are in; the next sync completes the picture.
-    const others = sim.truth().runs.filter((r) => r.workflowId !== bad).map((r) => r.id);
-    const have = new Set((await h.query<{ run_id: string }>(`SELECT run_id FROM runs`)).map((r) => r.run_id));
-    expect(others.filter((id) => !have.has(id))).toEqual([]);
-    await h.sync(SOURCE);
-    await expectWarehouseMatchesTruth();
-  });
-});
+    it("one workflow's failing run list does not stop the others, and holds the watermark", async () => {
+      const [before] = await p.h.query<any>(`SELECT watermark FROM sync_state FINAL`);
+      p.sim.advance(30 * 60_000);
+      const bad = p.sim.truth().workflows[0].id;
+      p.sim.faults.add({ path: new RegExp(`^/v1/workflows/${bad}/runs$`), status: 400, times: 1, body: JSON.stringify({ code: 400, data: null, message: 'bad request', requestId: 'r' }) });
+      const res = await p.sync();
+      expect(res.counts.quarantined).toBe(1);
+      const [q] = await p.h.query<any>(`SELECT record_key, reason FROM quarantine WHERE severity = 'error'`);
+      expect(q.record_key).toBe(bad);
+      expect(q.reason).toMatch(/could not be listed: .*HTTP 400/);
+      const [after] = await p.h.query<any>(`SELECT watermark FROM sync_state FINAL`);
+      expect(after.watermark).toBe(before.watermark);
+      // Every other workflow's runs are in; the next sync completes the picture.
+      const others = p.sim.truth().runs.filter((r) => r.workflowId !== bad).map((r) => r.id);
+      const have = new Set((await p.h.query<{ run_id: string }>(`SELECT run_id FROM runs`)).map((r) => r.run_id));
+      expect(others.filter((id) => !have.has(id))).toEqual([]);
+      await p.sync();
+      await expectWarehouseMatchesTruth(p);
+    });
+  },
+);
