@@ -9,6 +9,7 @@
  */
 import { buildSimulator, intParam, type Simulator, type SimulatorOptions } from './core/sim.js';
 import type { HttpReply, RouteDef } from './core/server.js';
+import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoSeconds } from './core/time.js';
 import type { RunStatus, World, WorldRun, WorkflowDef } from './core/world.js';
@@ -146,8 +147,7 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
         }
       },
     },
-    api: (world, { tokens, faults }) => {
-      const nth = () => faults.malformedLog.length;
+    api: (world, { tokens }) => {
       const msg = (status: number, message: string): HttpReply => ({ status, json: { message } });
       const base = '/api/v2';
       const routes: RouteDef[] = [
@@ -159,7 +159,7 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
             const corruptAll = (items: WorldRun[]) =>
               items.map((r) => {
                 const json = runJson(world, r);
-                return ctx.maybeCorrupt(json, json.id, (c) => corrupt(c, nth()));
+                return ctx.maybeCorrupt(json, json.id, corrupt);
               });
             if (list.style === 'page') {
               const page = intParam(ctx.q(list.params.page), 1);
@@ -202,7 +202,7 @@ export async function startAnonSimulator(opts: AnonSimulatorOptions = {}): Promi
             const run = world.byId.get(id.toLowerCase());
             if (!run || run.createdAt > world.clock.now()) return msg(404, 'Workflow run not found');
             const json = runJson(world, run);
-            return { status: 200, json: ctx.maybeCorrupt(json, json.id, (c) => corrupt(c, nth())) };
+            return { status: 200, json: ctx.maybeCorrupt(json, json.id, corrupt) };
           },
         },
       ];
@@ -273,11 +273,4 @@ function decodeCursor(s: string): { c: number; id: string } | null {
 }
 
 /** Corrupted record: id removed, or createdAt of the wrong type (alternating). */
-function corrupt(r: Record<string, unknown>, nth: number): string {
-  if (nth % 2 === 0) {
-    delete r.id;
-    return 'id removed';
-  }
-  r.createdAt = 42;
-  return 'createdAt is a number';
-}
+const corrupt = alternatingCorruption('id', 'createdAt', 42, 'createdAt is a number');

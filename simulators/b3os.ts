@@ -5,6 +5,7 @@
  */
 import { buildSimulator, intParam, type Simulator, type SimulatorOptions } from './core/sim.js';
 import type { HttpReply, RequestCtx, RouteDef } from './core/server.js';
+import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoMs } from './core/time.js';
 import type { RunStatus, StepStatus, World, WorldRun, WorkflowDef } from './core/world.js';
@@ -172,8 +173,7 @@ export async function startB3osSimulator(opts: B3osSimulatorOptions = {}): Promi
         }
       },
     },
-    api: (world, { tokens, faults }) => {
-      const nth = () => faults.malformedLog.length;
+    api: (world, { tokens }) => {
       const env = (code: number, data: unknown, message: string, headers?: Record<string, string>): HttpReply => ({
         status: code,
         json: { code, data, message, requestId: `req_${(++requestSeq).toString(16).padStart(8, '0')}` },
@@ -215,7 +215,7 @@ export async function startB3osSimulator(opts: B3osSimulatorOptions = {}): Promi
             let rows = sortedRuns(world).filter((r) => r.workflow === wf && r.createdAt <= now);
             if (status) rows = rows.filter((r) => runJson(world, r).status === status);
             const page = rows.slice(p.offset, p.offset + p.limit).map((r) => runJson(world, r));
-            const items = page.map((r) => ctx.maybeCorrupt(r, r.id, (c) => corrupt(c, nth())));
+            const items = page.map((r) => ctx.maybeCorrupt(r, r.id, corrupt));
             return env(200, { hasMore: p.offset + page.length < rows.length, items, limit: p.limit, offset: p.offset }, 'success');
           },
         },
@@ -226,7 +226,7 @@ export async function startB3osSimulator(opts: B3osSimulatorOptions = {}): Promi
             if (!run || run.createdAt > world.clock.now()) return env(404, null, 'run not found');
             const summary = ctx.q('summary') === 'true' || ctx.q('summary') === '1';
             const d: B3osRun | B3osRunDetail = summary ? runJson(world, run) : detailJson(world, run);
-            return env(200, ctx.maybeCorrupt(d, d.id, (c) => corrupt(c, nth())), 'success');
+            return env(200, ctx.maybeCorrupt(d, d.id, corrupt), 'success');
           },
         },
       ];
@@ -336,12 +336,5 @@ export async function startB3osSimulator(opts: B3osSimulatorOptions = {}): Promi
   return sim;
 }
 
-/** Corrupted record: id removed, or status of the wrong type (alternating). */
-function corrupt(r: Record<string, unknown>, nth: number): string {
-  if (nth % 2 === 0) {
-    delete r.id;
-    return 'id removed';
-  }
-  r.startedAt = 1700000000;
-  return 'startedAt is a number';
-}
+/** Corrupted record: id removed, or startedAt of the wrong type (alternating). */
+const corrupt = alternatingCorruption('id', 'startedAt', 1700000000, 'startedAt is a number');

@@ -10,6 +10,7 @@
  */
 import { buildSimulator, type Simulator, type SimulatorOptions } from './core/sim.js';
 import type { HttpReply, RouteDef } from './core/server.js';
+import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoMs } from './core/time.js';
 import type { RunStatus, World, WorldRun, WorkflowDef } from './core/world.js';
@@ -210,8 +211,7 @@ export async function startDxSimulator(opts: SimulatorOptions = {}): Promise<DxS
         Object.assign(run.meta, meta);
       },
     },
-    api: (world, { tokens, faults }) => {
-      const nth = () => faults.malformedLog.length;
+    api: (world, { tokens }) => {
       const notOk = (error: string, status = 200): HttpReply => ({ status, json: { ok: false, error } });
       const routes: RouteDef[] = [
         {
@@ -223,7 +223,7 @@ export async function startDxSimulator(opts: SimulatorOptions = {}): Promise<DxS
             const run = world.byId.get(id);
             if (!run || run.createdAt > world.clock.now()) return notOk('not_found');
             const wr = runJson(world, run);
-            return { status: 200, json: { ok: true, workflow_run: ctx.maybeCorrupt(wr, wr.id, (c) => corrupt(c, nth())) } };
+            return { status: 200, json: { ok: true, workflow_run: ctx.maybeCorrupt(wr, wr.id, corrupt) } };
           },
         },
       ];
@@ -345,11 +345,4 @@ export async function startDxSimulator(opts: SimulatorOptions = {}): Promise<DxS
 }
 
 /** Corrupted record: id removed, or started_at of the wrong type (alternating). */
-function corrupt(r: Record<string, unknown>, nth: number): string {
-  if (nth % 2 === 0) {
-    delete r.id;
-    return 'id removed';
-  }
-  r.started_at = 12345;
-  return 'started_at is a number';
-}
+const corrupt = alternatingCorruption('id', 'started_at', 12345, 'started_at is a number');

@@ -5,6 +5,7 @@
  */
 import { buildSimulator, intParam, type Simulator, type SimulatorOptions } from './core/sim.js';
 import type { HttpReply, RequestCtx, RouteDef } from './core/server.js';
+import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { rfc3339Nano, toNs, parseRfc3339Ns } from './core/time.js';
 import { TERMINAL_RUN, type RunStatus, type StepStatus, type World, type WorldRun, type WorkflowDef } from './core/world.js';
@@ -204,8 +205,7 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
         }
       },
     },
-    api: (world, { tokens, faults }) => {
-      const nth = () => faults.malformedLog.length;
+    api: (world, { tokens }) => {
       const list = (ctx: RequestCtx, workflowFilter?: string): HttpReply => {
         const pid = ctx.q('project_id');
         if (!pid) return jsonErr(400, 'project_id is required');
@@ -245,7 +245,7 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
           }
           page.push(json);
         }
-        const data = page.map((r) => ctx.maybeCorrupt(r, r.id, (c) => corruptRun(c, nth())));
+        const data = page.map((r) => ctx.maybeCorrupt(r, r.id, corruptRun));
         const body: Record<string, unknown> = { data, has_more: hasMore };
         // next_cursor is present only while there is more (the code's omitempty).
         if (hasMore) body.next_cursor = page[page.length - 1].created_at;
@@ -263,7 +263,7 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
             const run = world.byId.get(ctx.params.id);
             if (!run || run.createdAt > world.clock.now()) return jsonErr(404, 'workflow run not found');
             const json = runJson(world, run);
-            return { status: 200, json: ctx.maybeCorrupt(json, json.id, (c) => corruptRun(c, nth())) };
+            return { status: 200, json: ctx.maybeCorrupt(json, json.id, corruptRun) };
           },
         },
         {
@@ -284,7 +284,7 @@ export async function startStraitSimulator(opts: StraitSimulatorOptions = {}): P
             const page = rows.slice(0, limit);
             const hasMore = rows.length > limit;
             const body: Record<string, unknown> = {
-              data: page.map((r) => ctx.maybeCorrupt(r.json, r.json.id, (c) => corruptStep(c, nth()))),
+              data: page.map((r) => ctx.maybeCorrupt(r.json, r.json.id, corruptStep)),
               has_more: hasMore,
             };
             if (hasMore) body.next_cursor = page[page.length - 1].json.created_at;
@@ -444,19 +444,5 @@ function reorder<T extends object>(obj: T, keys: string[]): T {
 }
 
 /** A record the connector's schema must reject: no id, or a created_at that is not a time (alternating). */
-function corruptRun(r: Record<string, unknown>, nth: number): string {
-  if (nth % 2 === 0) {
-    delete r.id;
-    return 'id removed';
-  }
-  r.created_at = 'not-a-date';
-  return 'created_at not a date';
-}
-function corruptStep(r: Record<string, unknown>, nth: number): string {
-  if (nth % 2 === 0) {
-    delete r.id;
-    return 'id removed';
-  }
-  r.attempt = 'first';
-  return 'attempt not a number';
-}
+const corruptRun = alternatingCorruption('id', 'created_at', 'not-a-date', 'created_at not a date');
+const corruptStep = alternatingCorruption('id', 'attempt', 'first', 'attempt not a number');

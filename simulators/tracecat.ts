@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { buildSimulator, intParam, type Simulator, type SimulatorOptions } from './core/sim.js';
 import type { HttpReply, RequestCtx, RouteDef } from './core/server.js';
+import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoPython, parseIsoMs } from './core/time.js';
 import type { RunStatus, RunView, StepView, World, WorldRun, WorkflowDef } from './core/world.js';
@@ -226,8 +227,7 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
         }
       },
     },
-    api: (world, { tokens, faults }) => {
-      const nth = () => faults.malformedLog.length;
+    api: (world, { tokens }) => {
       const wsCheck = (ctx: RequestCtx): HttpReply | null => {
         const ws = ctx.q('workspace_id');
         if (!ws) return detail(422, [{ type: 'missing', loc: ['query', 'workspace_id'], msg: 'Field required', input: null }]);
@@ -306,7 +306,7 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
             rows = [];
             const items = page.map((r) => {
               const json = rowJson(world, r.run, r.v);
-              return ctx.maybeCorrupt(json, `${json.id}#${json.run_id}`, (c) => corrupt(c, nth()));
+              return ctx.maybeCorrupt(json, `${json.id}#${json.run_id}`, corrupt);
             });
             return {
               status: 200,
@@ -328,7 +328,7 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
             const run = latest(ctx.params.id);
             if (!run) return detail(404, `Workflow execution ${ctx.params.id} not found`);
             const d = detailJson(world, run);
-            return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, (c) => corrupt(c, nth())) };
+            return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, corrupt) };
           },
         },
         {
@@ -339,7 +339,7 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
             const run = latest(ctx.params.id);
             if (!run) return detail(404, `Workflow execution ${ctx.params.id} not found`);
             const d = compactJson(world, run);
-            return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, (c) => corrupt(c, nth())) };
+            return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, corrupt) };
           },
         },
       ];
@@ -611,11 +611,4 @@ function decodeCursor(s: string): Cursor | null {
 }
 
 /** Corrupted record: run_id removed, or start_time of the wrong type (alternating). */
-function corrupt(r: Record<string, unknown>, nth: number): string {
-  if (nth % 2 === 0) {
-    delete r.run_id;
-    return 'run_id removed';
-  }
-  r.start_time = 12345;
-  return 'start_time is a number';
-}
+const corrupt = alternatingCorruption('run_id', 'start_time', 12345, 'start_time is a number');

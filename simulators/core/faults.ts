@@ -272,3 +272,18 @@ export class RateLimiter {
     return { allowed: true, limit: rl.limit, remaining: rl.limit - count - 1, retryAfterMs: 0 };
   }
 }
+
+/**
+ * A record a connector's schema must reject, alternating between the two usual ways: its
+ * key field removed, or `field` given `wrong` (a value of the wrong type); `how` says which.
+ */
+export function alternatingCorruption(key: string, field: string, wrong: unknown, how: string): (copy: Record<string, unknown>, nth: number) => string {
+  return (r, nth) => {
+    if (nth % 2 === 0) {
+      delete r[key];
+      return `${key} removed`;
+    }
+    r[field] = wrong;
+    return how;
+  };
+}

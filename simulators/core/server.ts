@@ -44,8 +44,11 @@ export interface RequestCtx {
   q(name: string): string | undefined;
   /** All values of a (repeatable) query parameter. */
   qAll(name: string): string[];
-  /** Corrupt `record` with `corrupt` if the fault plan asks for a malformed record now. */
-  maybeCorrupt<T>(record: T, id: string, corrupt: (copy: Record<string, unknown>) => string): T;
+  /**
+   * Corrupt `record` with `corrupt` if the fault plan asks for a malformed record now;
+   * `nth` counts the records corrupted so far, so a corruption can alternate.
+   */
+  maybeCorrupt<T>(record: T, id: string, corrupt: (copy: Record<string, unknown>, nth: number) => string): T;
 }
 
 export interface RouteDef {
@@ -161,7 +164,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const plan = faults.takeMalformed(rawPath);
         if (!plan) return record;
         const copy = structuredClone(record) as Record<string, unknown>;
-        const how = (plan.corrupt ?? corrupt)(copy);
+        const how = plan.corrupt ? plan.corrupt(copy) : corrupt(copy, faults.malformedLog.length);
         faults.malformedLog.push({ path: rawPath, id, how });
         return copy as typeof record;
       },
