@@ -12,7 +12,7 @@ import type { HttpReply, RouteDef } from './core/server.js';
 import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoSeconds } from './core/time.js';
-import type { RunStatus, World, WorldRun, WorkflowDef } from './core/world.js';
+import { steps, type RunStatus, type WorkflowDef, type World, type WorldRun } from './core/world.js';
 
 export const ANON_STATUSES = ['PENDING', 'IN_PROGRESS', 'AWAITING_USER_INPUT', 'COMPLETED', 'COMPLETED_WITH_NO_ACTION_TAKEN', 'FAILED'] as const;
 export type AnonStatus = (typeof ANON_STATUSES)[number];
@@ -65,31 +65,9 @@ export interface AnonSimulator extends Simulator<AnonTruth> {
 }
 
 const WORKFLOWS: Omit<WorkflowDef, 'index'>[] = [
-  {
-    key: 'payroll-export', name: 'Payroll export', description: 'Export payroll statements', version: 1,
-    steps: [
-      { ref: 'login', name: 'Logging in', kind: 'task' },
-      { ref: 'mfa', name: 'Waiting for 2FA code', kind: 'wait' },
-      { ref: 'extract', name: 'Extracting statements', kind: 'task' },
-      { ref: 'upload', name: 'Uploading results', kind: 'task' },
-    ],
-  },
-  {
-    key: 'invoice-download', name: 'Invoice download', description: 'Download vendor invoices', version: 1,
-    steps: [
-      { ref: 'login', name: 'Logging in', kind: 'task' },
-      { ref: 'navigate', name: 'Navigating to billing', kind: 'task' },
-      { ref: 'download', name: 'Downloading invoices', kind: 'task' },
-    ],
-  },
-  {
-    key: 'profile-update', name: 'Profile update', description: 'Update a profile on a partner site', version: 1,
-    steps: [
-      { ref: 'login', name: 'Logging in', kind: 'task' },
-      { ref: 'mfa', name: 'Waiting for 2FA code', kind: 'wait' },
-      { ref: 'update', name: 'Updating profile', kind: 'task' },
-    ],
-  },
+  { key: 'payroll-export', name: 'Payroll export', description: 'Export payroll statements', version: 1, steps: steps(['login', 'Logging in'], ['mfa', 'Waiting for 2FA code', 'wait'], ['extract', 'Extracting statements'], ['upload', 'Uploading results']) },
+  { key: 'invoice-download', name: 'Invoice download', description: 'Download vendor invoices', version: 1, steps: steps(['login', 'Logging in'], ['navigate', 'Navigating to billing'], ['download', 'Downloading invoices']) },
+  { key: 'profile-update', name: 'Profile update', description: 'Update a profile on a partner site', version: 1, steps: steps(['login', 'Logging in'], ['mfa', 'Waiting for 2FA code', 'wait'], ['update', 'Updating profile']) },
 ];
 
 const STATUS: Record<RunStatus, AnonStatus> = {

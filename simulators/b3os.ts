@@ -8,7 +8,7 @@ import type { HttpReply, RequestCtx, RouteDef } from './core/server.js';
 import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoMs } from './core/time.js';
-import type { RunStatus, StepStatus, World, WorldRun, WorkflowDef } from './core/world.js';
+import { steps, type RunStatus, type StepStatus, type WorkflowDef, type World, type WorldRun } from './core/world.js';
 
 export const B3OS_STATUSES = ['running', 'waiting', 'success', 'failure', 'cancelled', 'partial'] as const;
 export type B3osStatus = (typeof B3OS_STATUSES)[number];
@@ -76,32 +76,9 @@ export interface B3osSimulator extends Simulator<B3osTruth> {
 }
 
 const WORKFLOWS: Omit<WorkflowDef, 'index'>[] = [
-  {
-    key: 'dca-buy', name: 'DCA buy', description: 'Dollar-cost average into ETH every hour', version: 6,
-    steps: [
-      { ref: 'fetch_price', name: 'Fetch price', kind: 'task' },
-      { ref: 'check_balance', name: 'Check balance', kind: 'task' },
-      { ref: 'swap', name: 'Swap', kind: 'task' },
-      { ref: 'notify', name: 'Notify', kind: 'task' },
-    ],
-  },
-  {
-    key: 'treasury-rebalance', name: 'Treasury rebalance', description: 'Rebalance treasury after sign-off', version: 3,
-    steps: [
-      { ref: 'snapshot', name: 'Snapshot', kind: 'task' },
-      { ref: 'signoff', name: 'Sign-off', kind: 'wait' },
-      { ref: 'bridge', name: 'Bridge', kind: 'task' },
-      { ref: 'rebalance', name: 'Rebalance', kind: 'task' },
-    ],
-  },
-  {
-    key: 'whale-alert', name: 'Whale alert', description: 'Alert on large transfers', version: 11,
-    steps: [
-      { ref: 'watch_transfer', name: 'Watch transfer', kind: 'task' },
-      { ref: 'score', name: 'Score', kind: 'task' },
-      { ref: 'post_alert', name: 'Post alert', kind: 'task' },
-    ],
-  },
+  { key: 'dca-buy', name: 'DCA buy', description: 'Dollar-cost average into ETH every hour', version: 6, steps: steps(['fetch_price', 'Fetch price'], ['check_balance', 'Check balance'], ['swap', 'Swap'], ['notify', 'Notify']) },
+  { key: 'treasury-rebalance', name: 'Treasury rebalance', description: 'Rebalance treasury after sign-off', version: 3, steps: steps(['snapshot', 'Snapshot'], ['signoff', 'Sign-off', 'wait'], ['bridge', 'Bridge'], ['rebalance', 'Rebalance']) },
+  { key: 'whale-alert', name: 'Whale alert', description: 'Alert on large transfers', version: 11, steps: steps(['watch_transfer', 'Watch transfer'], ['score', 'Score'], ['post_alert', 'Post alert']) },
 ];
 
 const RUN_STATUS: Record<RunStatus, B3osStatus> = {

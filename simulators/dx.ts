@@ -13,7 +13,7 @@ import type { HttpReply, RouteDef } from './core/server.js';
 import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoMs } from './core/time.js';
-import type { RunStatus, World, WorldRun, WorkflowDef } from './core/world.js';
+import { steps, type RunStatus, type WorkflowDef, type World, type WorldRun } from './core/world.js';
 
 export interface DxLink {
   url: string;
@@ -94,46 +94,27 @@ interface WfExtra {
   params: DxWorkflow['parameters'];
 }
 
+/** A required workflow parameter, as DX lists them. */
+const param = (identifier: string, name: string, description: string, type = 'STRING'): DxWorkflow['parameters'][number] => ({ identifier, name, description, is_required: true, type, definition: null });
+
 const WORKFLOWS: (Omit<WorkflowDef, 'index'> & WfExtra)[] = [
   {
-    key: 'provision-single-tenant-instance', name: 'Provision Single-tenant Instance',
-    description: 'Create a new single-tenant instance and associate with an account', version: 1, icon: 'globe', scope: 'ENTITY',
+    key: 'provision-single-tenant-instance', name: 'Provision Single-tenant Instance', description: 'Create a new single-tenant instance and associate with an account', version: 1, icon: 'globe', scope: 'ENTITY',
     url: 'https://api.github.com/repos/example-org/acme-app/actions/workflows/provision_single_tenant_instance.yml/dispatches',
-    params: [
-      { identifier: 'app_name', name: 'App name', description: 'The all-lowercase name of the app to provision.', is_required: true, type: 'STRING', definition: null },
-      { identifier: 'account_id', name: 'Account ID', description: 'The numeric account ID.', is_required: true, type: 'INTEGER', definition: null },
-    ],
-    steps: [
-      { ref: 'deps', name: 'Installing dependencies', kind: 'task' },
-      { ref: 'create_app', name: 'Creating and configuring app', kind: 'task' },
-      { ref: 'database', name: 'Creating database instance', kind: 'task' },
-      { ref: 'deploy', name: 'Deploying the app', kind: 'task' },
-      { ref: 'pr', name: 'Creating a pull request', kind: 'task' },
-    ],
+    params: [param('app_name', 'App name', 'The all-lowercase name of the app to provision.'), param('account_id', 'Account ID', 'The numeric account ID.', 'INTEGER')],
+    steps: steps(['deps', 'Installing dependencies'], ['create_app', 'Creating and configuring app'], ['database', 'Creating database instance'], ['deploy', 'Deploying the app'], ['pr', 'Creating a pull request']),
   },
   {
-    key: 'rotate-service-credentials', name: 'Rotate service credentials',
-    description: 'Rotate the credentials of a service', version: 1, icon: 'key', scope: 'ENTITY',
+    key: 'rotate-service-credentials', name: 'Rotate service credentials', description: 'Rotate the credentials of a service', version: 1, icon: 'key', scope: 'ENTITY',
     url: 'https://hooks.example.com/dx/rotate-credentials',
-    params: [
-      { identifier: 'service', name: 'Service', description: 'Service identifier.', is_required: true, type: 'STRING', definition: null },
-    ],
-    steps: [
-      { ref: 'generate', name: 'Generating new credentials', kind: 'task' },
-      { ref: 'approve', name: 'Waiting for owner approval', kind: 'wait' },
-      { ref: 'rollout', name: 'Rolling out credentials', kind: 'task' },
-    ],
+    params: [param('service', 'Service', 'Service identifier.')],
+    steps: steps(['generate', 'Generating new credentials'], ['approve', 'Waiting for owner approval', 'wait'], ['rollout', 'Rolling out credentials']),
   },
   {
     key: 'create-sandbox', name: 'Create sandbox', description: 'Spin up a developer sandbox', version: 1, icon: 'box', scope: 'GLOBAL',
     url: 'https://ci.example.com/api/v1/pipelines/sandbox/trigger',
-    params: [
-      { identifier: 'owner', name: 'Owner', description: 'Sandbox owner e-mail.', is_required: true, type: 'STRING', definition: null },
-    ],
-    steps: [
-      { ref: 'allocate', name: 'Allocating resources', kind: 'task' },
-      { ref: 'seed', name: 'Seeding data', kind: 'task' },
-    ],
+    params: [param('owner', 'Owner', 'Sandbox owner e-mail.')],
+    steps: steps(['allocate', 'Allocating resources'], ['seed', 'Seeding data']),
   },
 ];
 

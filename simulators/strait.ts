@@ -8,7 +8,7 @@ import type { HttpReply, RequestCtx, RouteDef } from './core/server.js';
 import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { rfc3339Nano, toNs, parseRfc3339Ns } from './core/time.js';
-import { TERMINAL_RUN, type RunStatus, type StepStatus, type World, type WorldRun, type WorkflowDef } from './core/world.js';
+import { TERMINAL_RUN, steps, type RunStatus, type StepStatus, type WorkflowDef, type World, type WorldRun } from './core/world.js';
 
 export const STRAIT_RUN_STATUSES = [
   'pending', 'running', 'paused', 'completed', 'failed', 'timed_out', 'canceled',
@@ -81,41 +81,10 @@ export interface StraitSimulator extends Simulator<StraitTruth> {
 }
 
 const WORKFLOWS: Omit<WorkflowDef, 'index'>[] = [
-  {
-    key: 'nightly-etl', name: 'Nightly ETL', description: 'Extract, transform and load the daily snapshot', version: 7,
-    steps: [
-      { ref: 'extract', name: 'Extract', kind: 'task' },
-      { ref: 'transform', name: 'Transform', kind: 'task' },
-      { ref: 'load', name: 'Load', kind: 'task' },
-      { ref: 'notify', name: 'Notify', kind: 'task' },
-    ],
-  },
-  {
-    key: 'deploy-service', name: 'Deploy service', description: 'Build, approve and roll out a service', version: 12,
-    steps: [
-      { ref: 'build', name: 'Build', kind: 'task' },
-      { ref: 'test', name: 'Test', kind: 'task' },
-      { ref: 'approve', name: 'Approve', kind: 'wait' },
-      { ref: 'deploy', name: 'Deploy', kind: 'task' },
-      { ref: 'verify', name: 'Verify', kind: 'task' },
-    ],
-  },
-  {
-    key: 'user-onboarding', name: 'User onboarding', description: 'Create an account and welcome the user', version: 3,
-    steps: [
-      { ref: 'create_account', name: 'Create account', kind: 'task' },
-      { ref: 'provision', name: 'Provision', kind: 'child' },
-      { ref: 'send_welcome', name: 'Send welcome', kind: 'task' },
-    ],
-  },
-  {
-    key: 'invoice-run', name: 'Invoice run', description: 'Charge and reconcile open invoices', version: 5,
-    steps: [
-      { ref: 'fetch_invoices', name: 'Fetch invoices', kind: 'task' },
-      { ref: 'charge', name: 'Charge', kind: 'task' },
-      { ref: 'reconcile', name: 'Reconcile', kind: 'task' },
-    ],
-  },
+  { key: 'nightly-etl', name: 'Nightly ETL', description: 'Extract, transform and load the daily snapshot', version: 7, steps: steps(['extract', 'Extract'], ['transform', 'Transform'], ['load', 'Load'], ['notify', 'Notify']) },
+  { key: 'deploy-service', name: 'Deploy service', description: 'Build, approve and roll out a service', version: 12, steps: steps(['build', 'Build'], ['test', 'Test'], ['approve', 'Approve', 'wait'], ['deploy', 'Deploy'], ['verify', 'Verify']) },
+  { key: 'user-onboarding', name: 'User onboarding', description: 'Create an account and welcome the user', version: 3, steps: steps(['create_account', 'Create account'], ['provision', 'Provision', 'child'], ['send_welcome', 'Send welcome']) },
+  { key: 'invoice-run', name: 'Invoice run', description: 'Charge and reconcile open invoices', version: 5, steps: steps(['fetch_invoices', 'Fetch invoices'], ['charge', 'Charge'], ['reconcile', 'Reconcile']) },
 ];
 
 const RUN_STATUS: Record<RunStatus, StraitRunStatus> = {

@@ -9,7 +9,7 @@ import type { HttpReply, RequestCtx, RouteDef } from './core/server.js';
 import { alternatingCorruption } from './core/faults.js';
 import { Rng, deriveSeed } from './core/rng.js';
 import { isoPython, parseIsoMs } from './core/time.js';
-import type { RunStatus, RunView, StepView, World, WorldRun, WorkflowDef } from './core/world.js';
+import { steps, type RunStatus, type RunView, type StepView, type WorkflowDef, type World, type WorldRun } from './core/world.js';
 
 export const TRACECAT_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'] as const;
 export type TracecatStatus = (typeof TRACECAT_STATUSES)[number];
@@ -117,32 +117,9 @@ export interface TracecatSimulator extends Simulator<TracecatTruth> {
 export const DEFAULT_TRACECAT_WORKSPACE = 'b1e4f6a2-7c3d-4e59-8a10-2f6d9c4b7e31';
 
 const WORKFLOWS: Omit<WorkflowDef, 'index'>[] = [
-  {
-    key: 'phishing-triage', name: 'Phishing triage', description: 'Enrich a reported email and open a case', version: 4,
-    steps: [
-      { ref: 'parse_email', name: 'Parse email', kind: 'task' },
-      { ref: 'enrich_urls', name: 'Enrich URLs', kind: 'task' },
-      { ref: 'lookup_sender', name: 'Lookup sender', kind: 'child' },
-      { ref: 'open_case', name: 'Open case', kind: 'task' },
-    ],
-  },
-  {
-    key: 'alert-enrichment', name: 'Alert enrichment', description: 'Enrich SIEM alerts with threat intel', version: 9,
-    steps: [
-      { ref: 'fetch_alert', name: 'Fetch alert', kind: 'task' },
-      { ref: 'virustotal', name: 'VirusTotal lookup', kind: 'task' },
-      { ref: 'notify_slack', name: 'Notify Slack', kind: 'task' },
-    ],
-  },
-  {
-    key: 'user-offboarding', name: 'User offboarding', description: 'Disable accounts after approval', version: 2,
-    steps: [
-      { ref: 'get_user', name: 'Get user', kind: 'task' },
-      { ref: 'manager_approval', name: 'Manager approval', kind: 'wait' },
-      { ref: 'disable_okta', name: 'Disable Okta', kind: 'task' },
-      { ref: 'revoke_tokens', name: 'Revoke tokens', kind: 'task' },
-    ],
-  },
+  { key: 'phishing-triage', name: 'Phishing triage', description: 'Enrich a reported email and open a case', version: 4, steps: steps(['parse_email', 'Parse email'], ['enrich_urls', 'Enrich URLs'], ['lookup_sender', 'Lookup sender', 'child'], ['open_case', 'Open case']) },
+  { key: 'alert-enrichment', name: 'Alert enrichment', description: 'Enrich SIEM alerts with threat intel', version: 9, steps: steps(['fetch_alert', 'Fetch alert'], ['virustotal', 'VirusTotal lookup'], ['notify_slack', 'Notify Slack']) },
+  { key: 'user-offboarding', name: 'User offboarding', description: 'Disable accounts after approval', version: 2, steps: steps(['get_user', 'Get user'], ['manager_approval', 'Manager approval', 'wait'], ['disable_okta', 'Disable Okta'], ['revoke_tokens', 'Revoke tokens']) },
 ];
 
 const UDFS: Record<string, [string, string]> = {
@@ -239,6 +216,19 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
         const list = (runsByExec.get(execId) ?? []).filter((r) => visible(world, r));
         return list.length ? list[list.length - 1] : null;
       };
+      /** One execution's answer, of its latest run (the API serves no older one by id). */
+      const executionRoute = (path: string, toJson: (world: World, run: WorldRun) => { id: string; run_id: string }): RouteDef => ({
+        method: 'GET',
+        path,
+        handler: (ctx) => {
+          const bad = wsCheck(ctx);
+          if (bad) return bad;
+          const run = latest(ctx.params.id);
+          if (!run) return detail(404, `Workflow execution ${ctx.params.id} not found`);
+          const d = toJson(world, run);
+          return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, corrupt) };
+        },
+      });
       const routes: RouteDef[] = [
         {
           method: 'GET', path: '/workflow-executions/search',
@@ -320,28 +310,8 @@ export async function startTracecatSimulator(opts: TracecatSimulatorOptions = {}
             };
           },
         },
-        {
-          method: 'GET', path: '/workflow-executions/:id',
-          handler: (ctx) => {
-            const bad = wsCheck(ctx);
-            if (bad) return bad;
-            const run = latest(ctx.params.id);
-            if (!run) return detail(404, `Workflow execution ${ctx.params.id} not found`);
-            const d = detailJson(world, run);
-            return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, corrupt) };
-          },
-        },
-        {
-          method: 'GET', path: '/workflow-executions/:id/compact',
-          handler: (ctx) => {
-            const bad = wsCheck(ctx);
-            if (bad) return bad;
-            const run = latest(ctx.params.id);
-            if (!run) return detail(404, `Workflow execution ${ctx.params.id} not found`);
-            const d = compactJson(world, run);
-            return { status: 200, json: ctx.maybeCorrupt(d, `${d.id}#${d.run_id}`, corrupt) };
-          },
-        },
+        executionRoute('/workflow-executions/:id', detailJson),
+        executionRoute('/workflow-executions/:id/compact', compactJson),
       ];
       return {
         routes,

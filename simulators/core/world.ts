@@ -35,6 +35,11 @@ export interface StepDef {
   kind: 'task' | 'wait' | 'child';
 }
 
+/** A workflow's steps as `[ref, name]`, with a kind after them when the step is not a plain task. */
+export function steps(...defs: [ref: string, name: string, kind?: StepDef['kind']][]): StepDef[] {
+  return defs.map(([ref, name, kind = 'task']) => ({ ref, name, kind }));
+}
+
 export interface WorkflowDef {
   index: number;
   /** Stable slug, e.g. `provision-tenant`. */
