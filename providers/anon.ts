@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Collection, Paging } from './types.js';
 import { defineProvider } from './define.js';
-import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
+import { attrs, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
 /** Anon v2. See docs/providers.md § Anon v2. */
 
@@ -78,7 +78,6 @@ const FINGERPRINT = ['status', 'updatedAt'] as const;
 export const anon = defineProvider({
   name: 'anon',
   options,
-  auth: (token) => bearer(token),
   runStatuses: {
     queued: ['PENDING'],
     running: ['IN_PROGRESS'],

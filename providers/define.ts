@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { SourceConfig } from '../config/schema.js';
+import { bearer } from './common.js';
 import type { BoundCollection, BoundParents, BoundProvider, ChildSink, Collection, FetchedRun, ListedRun, ParentSpec, Provider, ProviderSpec, Rejected } from './types.js';
 
 /** The first issues of a failed schema check, each with the field it concerns. */
@@ -86,7 +87,7 @@ function bind<O, L, D, C extends Record<string, unknown>>(spec: ProviderSpec<O, 
     runStatuses: spec.runStatuses,
     stepStatuses: spec.stepStatuses ?? spec.runStatuses,
     envelope: spec.envelope,
-    headers: (token) => spec.auth(token, options),
+    headers: (token) => (spec.auth ? spec.auth(token, options) : bearer(token)),
     streams: (spec.list ?? []).map((s) => ({
       name: s.name,
       collection: bindCollection(typeof s.collection === 'function' ? s.collection(options) : s.collection, options, source.pageSize),

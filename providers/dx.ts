@@ -4,7 +4,7 @@ import type { EnvelopeCheck } from '../http/client.js';
 import { AuthError, EnvelopeError } from '../http/errors.js';
 import type { EventRecord, LinkRecord } from '../sync/records.js';
 import { scrub } from '../core/redact.js';
-import { attrs, bearer, fingerprintOf, str, t, ts } from './common.js';
+import { attrs, fingerprintOf, str, t, ts } from './common.js';
 
 /**
  * DX Workflows (Slack-style RPC). See docs/providers.md § DX. DX documents no way to
@@ -91,7 +91,6 @@ function keptRun(r: WorkflowRun, personalData: boolean): unknown {
 export const dx = defineProvider({
   name: 'dx',
   options,
-  auth: (token) => bearer(token),
   envelope: dxEnvelope,
   // Documented: SUCCEEDED, FAILED. Anything else (e.g. RUNNING) is `unknown`: open, re-polled.
   runStatuses: {

@@ -1,21 +1,21 @@
 import { z } from 'zod';
 import { defineProvider } from './define.js';
-import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
+import { attrs, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
 /** Strait (open-source engine), REST `/v1`. See docs/providers.md § Strait. */
+
+/** How a run or a step stands: both carry these, under the same names. */
+const outcome = { status: z.string(), error: z.string().nullish(), started_at: ts, finished_at: ts };
 
 const run = z
   .object({
     id: z.string().min(1),
     workflow_id: z.string(),
     project_id: z.string().nullish(),
-    status: z.string(),
+    ...outcome,
     triggered_by: z.string().nullish(),
     workflow_version: z.number().nullish(),
     payload: z.unknown().optional(),
-    error: z.string().nullish(),
-    started_at: ts,
-    finished_at: ts,
     expires_at: ts,
     retry_of_run_id: z.string().nullish(),
     parent_workflow_run_id: z.string().nullish(),
@@ -35,13 +35,10 @@ const step = z
     step_ref: z.string(),
     job_run_id: z.string().nullish(),
     attempt: z.number().int().nullish(),
-    status: z.string(),
+    ...outcome,
     deps_completed: z.number().nullish(),
     deps_required: z.number().nullish(),
     output: z.unknown().optional(),
-    error: z.string().nullish(),
-    started_at: ts,
-    finished_at: ts,
     created_at: ts,
   })
   .passthrough();
@@ -60,7 +57,6 @@ const FINGERPRINT = ['status', 'started_at', 'finished_at', 'error'] as const;
 export const strait = defineProvider({
   name: 'strait',
   options,
-  auth: (token) => bearer(token),
   runStatuses: {
     queued: ['pending'],
     running: ['running', 'compensating'],

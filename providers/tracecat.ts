@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Collection, RequestContext } from './types.js';
 import { defineProvider } from './define.js';
 import type { EventRecord, RunBundle, StepRecord } from '../sync/records.js';
-import { attrs, bearer, fingerprintOf, str, t, ts, tsRequired } from './common.js';
+import { attrs, fingerprintOf, str, t, ts, tsRequired } from './common.js';
 
 /** Tracecat (open source, on Temporal). See docs/providers.md § Tracecat. */
 
@@ -177,7 +177,6 @@ function bundleOf(r: Detail): RunBundle {
 export const tracecat = defineProvider({
   name: 'tracecat',
   options,
-  auth: (token) => bearer(token),
   runStatuses: {
     running: ['RUNNING'],
     succeeded: ['COMPLETED'],

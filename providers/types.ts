@@ -97,8 +97,8 @@ export interface ProviderSpec<O, L, D, C extends Record<string, unknown>> {
   name: string;
   /** Provider-specific `options` of a source, validated with the rest of the config. */
   options: z.ZodType<O>;
-  /** Request headers for a token. */
-  auth: (token: string, options: O) => Record<string, string>;
+  /** Request headers for a token (default: the token as a bearer token). */
+  auth?: (token: string, options: O) => Record<string, string>;
   /** Checks every answer, HTTP 200 included, and classifies failures (auth, not found, transient). */
   envelope?: EnvelopeCheck;
   runStatuses: StatusMap;
