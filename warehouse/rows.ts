@@ -27,11 +27,8 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
       source: ctx.source,
       run_id: r.run_id,
       provider: ctx.provider,
-      workflow_id: r.workflow_id ?? '',
-      workflow_name: r.workflow_name ?? '',
-      workflow_version: r.workflow_version ?? '',
+      ...texts(r, ['workflow_id', 'workflow_name', 'workflow_version', 'provider_status', 'trigger', 'triggered_by', 'parent_run_id', 'retry_of_run_id', 'error']),
       status,
-      provider_status: r.provider_status ?? '',
       is_terminal: isTerminal(status) ? 1 : 0,
       created_at: toCh(r.created_at),
       started_at: toCh(r.started_at),
@@ -40,11 +37,6 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
       queue_ms: d.queue_ms,
       duration_ms: d.duration_ms,
       total_ms: d.total_ms,
-      trigger: r.trigger ?? '',
-      triggered_by: r.triggered_by ?? '',
-      parent_run_id: r.parent_run_id ?? '',
-      retry_of_run_id: r.retry_of_run_id ?? '',
-      error: r.error ?? '',
       cost: r.cost ?? null,
       is_test: r.is_test ? 1 : 0,
       attributes: r.attributes ?? {},
@@ -64,22 +56,16 @@ export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: 
   const d = computeDurations(null, s.started_at, s.finished_at);
   return {
     row: {
-      source: ctx.source,
-      run_id: runId,
+      ...ofRun(runId, ctx),
       step_id: s.step_id,
-      provider: ctx.provider,
-      step_ref: s.step_ref ?? '',
+      ...texts(s, ['step_ref', 'provider_status', 'error']),
       attempt: Math.max(0, Math.trunc(s.attempt ?? 0)),
       status,
-      provider_status: s.provider_status ?? '',
       is_terminal: isTerminal(status) ? 1 : 0,
       started_at: toCh(s.started_at),
       finished_at: toCh(s.finished_at),
       duration_ms: d.duration_ms,
-      error: s.error ?? '',
       attributes: s.attributes ?? {},
-      synced_at: toCh(ctx.now),
-      version: ctx.version,
     },
     warnings: d.negative.map((w) => `step ${s.step_id}: ${w}`),
   };
@@ -87,36 +73,40 @@ export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: 
 
 export function eventRow(runId: string, e: EventRecord, ctx: RowContext): EventRow {
   return {
-    source: ctx.source,
-    run_id: runId,
+    ...ofRun(runId, ctx),
     event_id: e.event_id,
-    provider: ctx.provider,
     seq: e.seq,
-    event_type: e.event_type ?? '',
+    ...texts(e, ['event_type', 'step_ref', 'message']),
     occurred_at: toCh(e.occurred_at),
-    step_ref: e.step_ref ?? '',
-    message: e.message ?? '',
     data: e.data === undefined || e.data === null ? '' : typeof e.data === 'string' ? e.data : JSON.stringify(e.data),
-    synced_at: toCh(ctx.now),
-    version: ctx.version,
   };
 }
 
 export function linkRow(runId: string, l: LinkRecord, ctx: RowContext): LinkRow {
   return {
-    source: ctx.source,
-    run_id: runId,
+    ...ofRun(runId, ctx),
     url: l.url,
-    provider: ctx.provider,
-    label: l.label ?? '',
-    icon: l.icon ?? '',
+    ...texts(l, ['label', 'icon']),
     added_at: toCh(l.added_at),
-    synced_at: toCh(ctx.now),
-    version: ctx.version,
   };
 }
 
 type Ch = string;
+
+/** The keys of `T` whose values are text, possibly missing. */
+type TextKey<T> = { [K in keyof T]-?: T[K] extends string | null | undefined ? K : never }[keyof T];
+
+/** String columns are not nullable: a text the provider did not give is stored as ''. */
+function texts<T, K extends TextKey<T>>(r: T, keys: readonly K[]): Record<K, string> {
+  const out = {} as Record<K, string>;
+  for (const k of keys) out[k] = (r[k] as string | null | undefined) ?? '';
+  return out;
+}
+
+/** The columns every child row of a run (step, event, link) starts with, and ends with. */
+function ofRun(runId: string, ctx: RowContext) {
+  return { source: ctx.source, run_id: runId, provider: ctx.provider, synced_at: toCh(ctx.now), version: ctx.version };
+}
 
 /** A row as inserted: every column of the relation's type, with its insert type. */
 type Row<T> = { [K in keyof T]-?: InsertType<T[K]> };
