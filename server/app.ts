@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Services } from '../runtime/services.js';
 import { logger } from '../core/log.js';
 import { escapeControl } from '../core/escape.js';
+import { matchRoute } from '../core/route.js';
 
 const log = logger({ component: 'http' });
 
@@ -47,18 +48,6 @@ function decodePath(path: string): string {
   } catch {
     throw new HttpError(`malformed percent-escape in the path ${JSON.stringify(escapeControl(path))}`, 400);
   }
-}
-
-function match(pattern: string, path: string): Record<string, string> | null {
-  const a = pattern.split('/');
-  const b = path.split('/');
-  if (a.length !== b.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < a.length; i++) {
-    if (a[i].startsWith(':')) params[a[i].slice(1)] = decodePath(b[i]);
-    else if (a[i] !== b[i]) return null;
-  }
-  return params;
 }
 
 function tokenOk(req: IncomingMessage, url: URL, expected: string | undefined): boolean {
@@ -123,7 +112,7 @@ export async function startHttpServer(services: Services, routes: Route[], opts:
       decodePath(url.pathname);
       const allowed = new Set<string>();
       for (const route of routes) {
-        const params = match(route.path, url.pathname);
+        const params = matchRoute(route.path, url.pathname, decodePath);
         if (!params) continue;
         if (route.method !== '*' && route.method !== req.method) {
           allowed.add(route.method);

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from './clock.js';
 import type { FaultPlan, FaultSpec, RateDecision } from './faults.js';
+import { matchRoute } from '../../core/route.js';
 
 export type QueryValue = string | string[];
 
@@ -98,22 +99,14 @@ function parseQuery(sp: URLSearchParams): Record<string, QueryValue> {
   return out;
 }
 
-function matchRoute(pattern: string, rawPath: string): Record<string, string> | null {
-  const ps = pattern.split('/');
-  const segs = rawPath.split('/');
-  if (ps.length !== segs.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < ps.length; i++) {
-    if (ps[i].startsWith(':')) {
-      if (segs[i] === '') return null;
-      try {
-        params[ps[i].slice(1)] = decodeURIComponent(segs[i]);
-      } catch {
-        return null;
-      }
-    } else if (ps[i] !== segs[i]) return null;
+/** A path parameter: percent-decoded, never empty; a malformed one matches no route. */
+function decodeSegment(segment: string): string | null {
+  if (segment === '') return null;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
   }
-  return params;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -210,7 +203,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       for (const r of routes) {
         if (r.method !== method) continue;
-        const params = matchRoute(r.path, rawPath);
+        const params = matchRoute(r.path, rawPath, decodeSegment);
         if (!params) continue;
         c.params = params;
         return r.handler(c);
