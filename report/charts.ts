@@ -36,15 +36,19 @@ const base = {
   config: { font: 'system-ui, sans-serif', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { orient: 'bottom' } },
 } as const;
 
+/** A chart of `values` in the report's look; null when there is nothing to draw. */
+function chart(values: unknown[], spec: { height: number | { step: number }; title: string } & Record<string, unknown>): Promise<string> | null {
+  return values.length === 0 ? null : toSvg({ ...base, ...spec, data: { values } } as TopLevelSpec);
+}
+
+/** The days of `d.daily` that `keep` keeps, each day as a UTC time. */
+const days = (d: ReportData, keep: (x: ReportData['daily'][number]) => boolean) => d.daily.filter(keep).map((x) => ({ ...x, day: `${x.day}T00:00:00Z` }));
+
 /** Daily failure rate per source over this week and the one before; null when there is nothing to draw. */
 export function failureRateChart(d: ReportData): Promise<string> | null {
-  const values = d.daily.filter((x) => x.failure_rate !== null).map((x) => ({ ...x, day: `${x.day}T00:00:00Z` }));
-  if (values.length === 0) return null;
-  return toSvg({
-    ...base,
+  return chart(days(d, (x) => x.failure_rate !== null), {
     height: 220,
     title: 'Daily failure rate per source (dashed line: start of the week)',
-    data: { values },
     layer: [
       { mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, data: { values: [{ t: new Date(d.week.start).toISOString() }] }, encoding: { x: { field: 't', type: 'temporal' } } },
       {
@@ -57,41 +61,34 @@ export function failureRateChart(d: ReportData): Promise<string> | null {
         },
       },
     ],
-  } as TopLevelSpec);
+  });
 }
 
 /** Distribution of run durations per source this week (log scale: seconds to hours); null when none is known. */
 export function durationChart(d: ReportData): Promise<string> | null {
   const values = d.durations.filter((x) => x.duration_ms > 0).map((x) => ({ source: x.source, seconds: x.duration_ms / 1000 }));
-  if (values.length === 0) return null;
-  return toSvg({
-    ...base,
+  return chart(values, {
     height: { step: 34 },
     title: 'Run durations this week',
-    data: { values },
     mark: { type: 'boxplot', extent: 'min-max', size: 18 },
     encoding: {
       y: { field: 'source', type: 'nominal', title: null },
       x: { field: 'seconds', type: 'quantitative', title: 'duration (seconds, log scale)', scale: { type: 'log' } },
       color: colour(d, { legend: null }),
     },
-  } as TopLevelSpec);
+  });
 }
 
 /** Terminal runs per day and source; null when no run finished. */
 export function runsChart(d: ReportData): Promise<string> | null {
-  const values = d.daily.filter((x) => x.runs > 0).map((x) => ({ ...x, day: `${x.day}T00:00:00Z` }));
-  if (values.length === 0) return null;
-  return toSvg({
-    ...base,
+  return chart(days(d, (x) => x.runs > 0), {
     height: 160,
     title: 'Finished runs per day',
-    data: { values },
     mark: 'bar',
     encoding: {
       x: { field: 'day', type: 'ordinal', timeUnit: 'utcyearmonthdate', title: null, axis: { format: '%a %d', labelAngle: 0 } },
       y: { field: 'runs', type: 'quantitative', title: 'runs', stack: 'zero' },
       color: colour(d, { title: 'source' }),
     },
-  } as TopLevelSpec);
+  });
 }

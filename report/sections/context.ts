@@ -87,3 +87,8 @@ export const numOrNull = (v: unknown): number | null => (v === null || v === und
 /** The failure-rate formula of the views, for sums of their counts: failures / (failures + successes). */
 export const rate = (failures: number, succeeded: number): number | null => (failures + succeeded === 0 ? null : failures / (failures + succeeded));
 export const key = (r: { source: string; workflow_id: string }): string => `${r.source}\u0000${r.workflow_id}`;
+
+/** A workflow in a per-workflow query: its source, its id, and its name as of the row latest by `latest`. */
+export function workflowColumns(latest: 'finished_at' | 'failed_at') {
+  return ['source', 'workflow_id', sql<string>`argMax(workflow_name, ${sql.raw(latest)})`.as('workflow_name')] as const;
+}

@@ -1,7 +1,7 @@
 /** Queue time (where the provider reports when a run was created) and cost (B3OS compute units). */
 import { sql } from 'kysely';
 import { at } from '../../warehouse/kysely.js';
-import { key, num, numOrNull, type ReportContext } from './context.js';
+import { key, num, numOrNull, type ReportContext, workflowColumns } from './context.js';
 
 export interface QueueRow {
   source: string;
@@ -56,9 +56,7 @@ async function costOf(ctx: ReportContext, from: number, to: number) {
   return ctx.db
     .selectFrom('terminal_runs')
     .select([
-      'source',
-      'workflow_id',
-      sql<string>`argMax(workflow_name, finished_at)`.as('workflow_name'),
+      ...workflowColumns('finished_at'),
       sql<number>`toUInt32(count(cost))`.as('runs'),
       sql<number>`sum(assumeNotNull(cost))`.as('total_cost'),
     ])

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { at } from '../../warehouse/kysely.js';
-import { num, numOrNull, type ReportContext } from './context.js';
+import { num, numOrNull, type ReportContext, workflowColumns } from './context.js';
 
 export interface RetryRow {
   /** '' on the all-sources row. */
@@ -82,9 +82,7 @@ export async function retriesSection(ctx: ReportContext): Promise<RetriesSection
   const rows = await ctx.db
     .selectFrom('terminal_runs')
     .select([
-      'source',
-      'workflow_id',
-      sql<string>`argMax(workflow_name, finished_at)`.as('workflow_name'),
+      ...workflowColumns('finished_at'),
       sql<number>`toUInt32(countIf(attempt = 1 AND is_decided = 1))`.as('first_attempts'),
       sql<number>`toUInt32(countIf(attempt = 1 AND is_failure = 1))`.as('first_attempt_failures'),
       sql<number>`toUInt32(sum(rescued_by_retry))`.as('rescued_by_retry'),
@@ -117,9 +115,7 @@ export async function recoverySection(ctx: ReportContext): Promise<RecoverySecti
   const rows = await ctx.db
     .selectFrom('recoveries')
     .select([
-      'source',
-      'workflow_id',
-      sql<string>`argMax(workflow_name, failed_at)`.as('workflow_name'),
+      ...workflowColumns('failed_at'),
       // The part of each red spell inside the span (open spells run to the span's end).
       sql<number>`toUInt64(sum(greatest(0, dateDiff('millisecond', greatest(failed_at, ${start}), least(coalesce(recovered_at, ${end}), ${end})))))`.as('red_in_span'),
       sql<number>`toUInt32(countIf(recovered_at >= ${start} AND recovered_at < ${end}))`.as('ended'),

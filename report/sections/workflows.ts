@@ -1,7 +1,7 @@
 /** Workflows that failed most, new failures, new workflows, flaky workflows. */
 import { sql } from 'kysely';
 import { at } from '../../warehouse/kysely.js';
-import { key, num, rate, type ReportContext } from './context.js';
+import { key, num, rate, type ReportContext, workflowColumns } from './context.js';
 import type { WeekBuckets } from './summary.js';
 
 export interface WorkflowFailures {
@@ -72,9 +72,7 @@ export async function flakySection(ctx: ReportContext): Promise<FlakyWorkflow[]>
   const outcomes = await ctx.db
     .selectFrom('terminal_runs')
     .select([
-      'source',
-      'workflow_id',
-      sql<string>`argMax(workflow_name, finished_at)`.as('workflow_name'),
+      ...workflowColumns('finished_at'),
       sql<number[]>`arrayMap(x -> x.2, arraySort(x -> x.1, groupArray((finished_at, is_failure))))`.as('failed_seq'),
     ])
     .where('is_decided', '=', 1)
