@@ -31,6 +31,13 @@ const CONTRACT: Record<string, Record<string, Status>> = {
   dx: { SUCCEEDED: ['succeeded', 1], FAILED: ['failed', 1] },
 };
 
+/** A status word the contract's table lists (a word it does not list fails the test: the simulator should not send it). */
+export function listedStatus(provider: string, word: string): Status {
+  const s = CONTRACT[provider]?.[word];
+  if (!s) throw new Error(`${provider} status ${JSON.stringify(word)} is not in the contract's table`);
+  return s;
+}
+
 /** The contract: any status word the table does not list is `unknown`, not terminal. */
 export function contractStatus(provider: string, word: string): Status {
   return CONTRACT[provider]?.[word] ?? ['unknown', 0];
@@ -56,10 +63,11 @@ export interface ExpectedTruth {
 
 export type AnySimulator = StraitSimulator | TracecatSimulator | B3osSimulator | AnonSimulator | DxSimulator;
 
-const tracecatKey = (e: { id: string; run_id: string }) => `${e.id}#${e.run_id}`;
+/** Tracecat's warehouse run id: execution id and run id. */
+export const tracecatKey = (e: { id: string; run_id: string }) => `${e.id}#${e.run_id}`;
 
-/** Runs whose execution id has a later run: the API serves their history no more. */
-function superseded(execs: TracecatExecutionDetail[]): Set<string> {
+/** Runs whose execution id has a later run: the API serves their history no more, only their search entry. */
+export function superseded(execs: TracecatExecutionDetail[]): Set<string> {
   const latest = new Map<string, TracecatExecutionDetail>();
   for (const e of execs) {
     const cur = latest.get(e.id);

@@ -3,16 +3,7 @@ import { startAnonSimulator, type AnonSimulator } from '../../simulators/anon.js
 import { chTime, msBetween } from '../helpers/compare.js';
 import { describeProviderSync, type ProviderSync } from '../helpers/provider-sync.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
-
-// The contract's status table for Anon, written out independently of providers/anon.ts.
-const CONTRACT: Record<string, [string, number]> = {
-  PENDING: ['queued', 0],
-  IN_PROGRESS: ['running', 0],
-  AWAITING_USER_INPUT: ['waiting', 0],
-  COMPLETED: ['succeeded', 1],
-  COMPLETED_WITH_NO_ACTION_TAKEN: ['succeeded', 1],
-  FAILED: ['failed', 1],
-};
+import { listedStatus } from '../helpers/truth.js';
 
 type Sims = { a: AnonSimulator; b: AnonSimulator };
 
@@ -22,7 +13,7 @@ async function expectWarehouseMatchesTruth(p: ProviderSync<Sims>, source: string
     truth.runs,
     (r) => r.id,
     (r) => {
-      const [status, terminal] = CONTRACT[r.status];
+      const [status, terminal] = listedStatus('anon', r.status);
       return {
         provider: 'anon',
         workflow_id: r.workflowId,

@@ -3,16 +3,9 @@ import { startB3osSimulator, type B3osSimulator } from '../../simulators/b3os.js
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { describeProviderSync, oneSource, type ProviderSync } from '../helpers/provider-sync.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
+import { listedStatus } from '../helpers/truth.js';
 
-// The contract's status table for B3OS, written out independently of providers/b3os.ts.
-const CONTRACT: Record<string, [string, number]> = {
-  running: ['running', 0],
-  waiting: ['waiting', 0],
-  success: ['succeeded', 1],
-  failure: ['failed', 1],
-  partial: ['failed', 1],
-  cancelled: ['cancelled', 1],
-};
+// Node states as the contract reads them, written out independently of providers/b3os.ts.
 const NODE: Record<string, string> = { pending: 'queued', running: 'running', waiting: 'waiting', success: 'succeeded', failure: 'failed', cancelled: 'cancelled', skipped: 'cancelled' };
 
 const SOURCE = 'b3os-main';
@@ -20,7 +13,7 @@ const SOURCE = 'b3os-main';
 async function expectWarehouseMatchesTruth({ sim, h, expectRuns, expectNoDuplicateRuns }: ProviderSync<B3osSimulator>) {
   const truth = sim.truth();
   const runs = await expectRuns(truth.runs, (r) => r.id, (r) => {
-    const [status, terminal] = CONTRACT[r.status];
+    const [status, terminal] = listedStatus('b3os', r.status);
     const failedNode = Object.values(r.executionState).find((n) => n.error);
     return {
       provider: 'b3os',

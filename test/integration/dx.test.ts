@@ -3,14 +3,8 @@ import { startDxSimulator, type DxSimulator } from '../../simulators/dx.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { describeProviderSync, oneSource, type ProviderSync } from '../helpers/provider-sync.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
+import { contractStatus } from '../helpers/truth.js';
 import { addToInbox } from '../../warehouse/queries.js';
-
-// The contract's status table for DX (only two documented words); anything else is unknown and open.
-const CONTRACT: Record<string, [string, number]> = {
-  SUCCEEDED: ['succeeded', 1],
-  FAILED: ['failed', 1],
-};
-const statusOf = (s: string): [string, number] => CONTRACT[s] ?? ['unknown', 0];
 
 const SOURCE = 'dx-main';
 
@@ -21,7 +15,7 @@ async function expectWarehouseMatchesTruth({ sim, h, expectRuns }: ProviderSync<
     want,
     (r) => r.id,
     (r) => {
-      const [status, terminal] = statusOf(r.status);
+      const [status, terminal] = contractStatus('dx', r.status);
       return {
         provider: 'dx',
         workflow_id: r.workflow.identifier,

@@ -3,27 +3,14 @@ import { startStraitSimulator, type StraitSimulator, type StraitRun } from '../.
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { describeProviderSync, oneSource, type ProviderSync } from '../helpers/provider-sync.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
-
-// The contract's status table for Strait, written out independently of providers/strait.ts.
-const CONTRACT: Record<string, [string, number]> = {
-  pending: ['queued', 0],
-  running: ['running', 0],
-  compensating: ['running', 0],
-  paused: ['waiting', 0],
-  completed: ['succeeded', 1],
-  failed: ['failed', 1],
-  compensated: ['failed', 1],
-  compensation_failed: ['failed', 1],
-  timed_out: ['timed_out', 1],
-  canceled: ['cancelled', 1],
-};
+import { listedStatus } from '../helpers/truth.js';
 
 const SOURCE = 'strait-main';
 
 async function expectWarehouseMatchesTruth({ sim, h, expectRuns }: ProviderSync<StraitSimulator>) {
   const truth = sim.truth();
   const runs = await expectRuns<StraitRun>(truth.runs, (r) => r.id, (r) => {
-    const [status, terminal] = CONTRACT[r.status];
+    const [status, terminal] = listedStatus('strait', r.status);
     return {
       provider: 'strait',
       workflow_id: r.workflow_id,

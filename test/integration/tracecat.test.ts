@@ -1,40 +1,21 @@
 import { expect, it } from 'vitest';
-import { startTracecatSimulator, type TracecatSimulator, type TracecatExecutionDetail } from '../../simulators/tracecat.js';
+import { startTracecatSimulator, type TracecatSimulator } from '../../simulators/tracecat.js';
 import { chTime, msBetween, num } from '../helpers/compare.js';
 import { describeProviderSync, oneSource, type ProviderSync } from '../helpers/provider-sync.js';
 import { expectNoSecretsInWarehouse } from '../helpers/secrets.js';
+import { listedStatus, superseded, tracecatKey } from '../helpers/truth.js';
 
-// The contract's status table for Tracecat, written out independently of providers/tracecat.ts.
-const CONTRACT: Record<string, [string, number]> = {
-  RUNNING: ['running', 0],
-  COMPLETED: ['succeeded', 1],
-  FAILED: ['failed', 1],
-  TIMED_OUT: ['timed_out', 1],
-  CANCELED: ['cancelled', 1],
-  TERMINATED: ['cancelled', 1],
-  CONTINUED_AS_NEW: ['continued', 1],
-};
 // Action states as /compact reports them, read independently of the history parsing.
 const STEP_STATUS: Record<string, string> = { COMPLETED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed_out', CANCELED: 'cancelled', STARTED: 'running' };
 
 const SOURCE = 'tracecat-main';
-const keyOf = (e: { id: string; run_id: string }) => `${e.id}#${e.run_id}`;
-
-/** Runs whose id has a later run: the API serves their history no more, only their search entry. */
-function superseded(execs: TracecatExecutionDetail[]): Set<string> {
-  const latest = new Map<string, TracecatExecutionDetail>();
-  for (const e of execs) {
-    const cur = latest.get(e.id);
-    if (!cur || Date.parse(e.start_time) > Date.parse(cur.start_time)) latest.set(e.id, e);
-  }
-  return new Set(execs.filter((e) => latest.get(e.id)!.run_id !== e.run_id).map(keyOf));
-}
+const keyOf = tracecatKey;
 
 async function expectWarehouseMatchesTruth({ sim, h, expectRuns }: ProviderSync<TracecatSimulator>) {
   const truth = sim.truth();
   const old = superseded(truth.executions);
   const runs = await expectRuns(truth.executions, keyOf, (e) => {
-    const [status, terminal] = CONTRACT[e.status];
+    const [status, terminal] = listedStatus('tracecat', e.status);
     const failure = e.events.filter((x) => /^WORKFLOW_EXECUTION_(FAILED|TIMED_OUT|TERMINATED)$/.test(x.event_type)).pop()?.failure?.message ?? '';
     return {
       provider: 'tracecat',
