@@ -105,6 +105,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether debug lines are written (so callers can skip building them); absent: assume they are. */
+  isDebug?(): boolean;
 }
 
 /** Fields without a value are left out (no `error=undefined`). */
@@ -125,6 +127,7 @@ export function logger(base: Record<string, unknown> = {}): Logger {
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     child: (f) => logger({ ...base, ...f }),
+    isDebug: () => root.isLevelEnabled('debug'),
   };
 }
 

@@ -238,7 +238,14 @@ export class SourceSync {
     const known = await this.d.store.knownRuns(valid.map((v) => v.key));
     const settleSince = this.now() - parseDuration(this.d.source.settle);
     const showsChanges = this.d.provider.listingShowsChanges;
-    const todo = valid.filter((v) => this.written.get(v.key) !== v.fingerprint && needsFetch(v.fingerprint, known.get(v.key), settleSince, showsChanges));
+    const debug = this.d.log.isDebug?.() ?? true;
+    const todo: ListedRun[] = [];
+    for (const v of valid) {
+      const k = known.get(v.key);
+      const d: FetchDecision = this.written.get(v.key) === v.fingerprint ? { fetch: false, reason: 'written by this sync' } : fetchDecision(v.fingerprint, k, settleSince, showsChanges);
+      if (d.fetch) todo.push(v);
+      if (debug) this.sayDecision(v, k, d);
+    }
     await mapLimit(todo, this.d.source.concurrency, async (v) => {
       const outcome = await this.syncRun(v.key, v, known.get(v.key), endpoint);
       if (outcome === 'transient' && v.time !== null) this.holdWatermark(v.time);
@@ -246,6 +253,21 @@ export class SourceSync {
     });
     for (const v of valid) if (v.time !== null && !(this.oldestFailure !== null && v.time >= this.oldestFailure)) this.newest = this.newest === null ? v.time : Math.max(this.newest, v.time);
     return below;
+  }
+
+  /** Why a listed run is fetched or skipped, for --verbose; what changed when its list entry did. */
+  private sayDecision(v: ListedRun, known: KnownRun | undefined, d: FetchDecision): void {
+    const fields: Record<string, unknown> = { source: this.name, run: v.key, reason: d.reason };
+    if (d.reason === 'listing changed' && known) {
+      const raw = v.raw as Record<string, unknown>;
+      const marker = this.d.provider.fingerprintFields;
+      const status = marker.includes('status') && typeof raw.status === 'string' ? raw.status : undefined;
+      // The warehouse keeps the provider's status word, not the other marker fields: those are named as candidates.
+      if (status !== undefined && known.provider_status !== undefined && status !== known.provider_status) fields.changed = `status ${known.provider_status} -> ${status}`;
+      else fields.changed = marker.filter((f) => f !== 'status').join('|') || 'fingerprint';
+      fields.listed = marker.map((f) => `${f}=${JSON.stringify(raw[f] ?? null)}`).join(' ');
+    }
+    this.d.log.debug(d.fetch ? 'fetch run' : 'skip run', fields);
   }
 
   // ---- re-polling by id ----------------------------------------------------
@@ -263,6 +285,10 @@ export class SourceSync {
       const limit: number = c.kind === 'inbox' ? Math.min(200, cap - c.taken) : 200;
       const ids: string[] = limit > 0 ? await this.d.store.runsToRepoll({ kind: c.kind, settleSince, listedSince, after: c.id, limit }) : [];
       const known = await this.d.store.knownRuns(ids);
+      if (this.d.log.isDebug?.() ?? true) {
+        const reason = c.kind === 'inbox' ? 'handed in through the inbox' : 'known re-poll: open or settling, not reached by the listing';
+        for (const id of ids) this.d.log.debug('fetch run', { source: this.name, run: id, reason, status: known.get(id)?.provider_status });
+      }
       await mapLimit(ids, this.d.source.concurrency, async (id) => {
         await this.syncRun(id, undefined, known.get(id), 'detail');
         this.d.pulse?.();
@@ -492,17 +518,24 @@ function keyOf(raw: unknown): string {
   return typeof id === 'string' || typeof id === 'number' ? String(id) : '';
 }
 
-/**
- * Whether a listed run is fetched: new or changed; and, where a change need not show in
- * the list entry, still open or finished recently enough that it may still change.
- */
-export function needsFetch(fingerprint: string, known: KnownRun | undefined, settleSince: number, listingShowsChanges = false): boolean {
-  if (!known) return true;
-  if (known.fingerprint !== fingerprint) return true;
-  if (listingShowsChanges) return false;
-  if (!known.is_terminal) return true;
-  return known.finished_at !== null && known.finished_at >= settleSince;
+export interface FetchDecision {
+  fetch: boolean;
+  reason: 'new' | 'listing changed' | 'open at provider' | 'finished within settle' | 'unchanged in listing' | 'unchanged and settled' | 'written by this sync';
 }
+
+/**
+ * Whether a listed run is fetched, and why: new or changed; and, where a change need not
+ * show in the list entry, still open or finished recently enough that it may still change.
+ */
+export function fetchDecision(fingerprint: string, known: KnownRun | undefined, settleSince: number, listingShowsChanges = false): FetchDecision {
+  if (!known) return { fetch: true, reason: 'new' };
+  if (known.fingerprint !== fingerprint) return { fetch: true, reason: 'listing changed' };
+  if (listingShowsChanges) return { fetch: false, reason: 'unchanged in listing' };
+  if (!known.is_terminal) return { fetch: true, reason: 'open at provider' };
+  if (known.finished_at !== null && known.finished_at >= settleSince) return { fetch: true, reason: 'finished within settle' };
+  return { fetch: false, reason: 'unchanged and settled' };
+}
+
 
 /** What a run's rows say, as one hash (raw answers left out: they are kept, not compared). */
 function hashOf(b: RunBundle): string {

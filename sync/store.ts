@@ -12,6 +12,8 @@ export interface KnownRun {
   version: number;
   /** Hash of what the stored rows say ('' when unknown): an identical fetch is not written again. */
   content_hash: string;
+  /** The provider's own status word as stored: names what changed when a list entry differs. */
+  provider_status?: string;
 }
 
 /** One run to write: its records (already cleaned of secrets) and what the warehouse knew of it. */

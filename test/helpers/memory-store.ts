@@ -49,7 +49,7 @@ export class MemoryStore implements SyncStore {
     this.runs.set(id, {
       bundle: w.bundle,
       syncId: this.syncId,
-      known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version, content_hash: w.contentHash },
+      known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version, content_hash: w.contentHash, provider_status: w.bundle.run.provider_status ?? '' },
     });
     this.rowsWritten += 1 + (w.bundle.steps?.length ?? 0) + (w.bundle.events?.length ?? 0) + (w.bundle.links?.length ?? 0);
     return { version, warnings: [] };

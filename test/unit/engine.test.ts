@@ -62,14 +62,14 @@ afterEach(async () => {
   api = null;
 });
 
-function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}) {
+function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}, log: Logger = quiet) {
   const source = parseConfig({
     sources: [{ name: 's', provider: 'strait', baseUrl: url, tokenEnv: 'T', settle: '0s', rateLimit: 1000, maxRetries: 2, timeout: '2s', options: { projectId: 'p' }, ...extra }],
   }).sources[0];
   const provider = strait.bind(source);
   const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5 });
   const beats: unknown[] = [];
-  const sync = new SourceSync({ store, source, provider, http, log: quiet, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
+  const sync = new SourceSync({ store, source, provider, http, log, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
   return { sync, http, beats };
 }
 
@@ -121,6 +121,38 @@ describe('engine: listing', () => {
     const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
     expect(out.counts.runs_updated).toBe(1);
     expect(store.runs.get(runs[0].id)!.known.is_terminal).toBe(true);
+  });
+
+  it('says at debug why each run is fetched or skipped, naming what changed in its list entry; nothing is built when debug is off', async () => {
+    const runs = [run(0, 'running'), run(1), run(2, 'running')];
+    api = await straitApi(runs, { detail: (id) => ({ json: runs.find((r) => r.id === id) }) });
+    const store = new MemoryStore('first');
+    await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    runs[0] = { ...runs[0], status: 'completed', finished_at: iso(NOW) };
+    store.syncId = 'second';
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const capture = (debug: boolean): Logger => ({
+      debug: (msg, fields = {}) => lines.push({ msg, fields }),
+      info() {},
+      warn() {},
+      error() {},
+      child: () => capture(debug),
+      isDebug: () => debug,
+    });
+    await engine(api.url, store, {}, capture(true)).sync.listing(SINCE, null, BUDGET);
+    const about = (id: string) => lines.filter((l) => l.fields.run === id).map((l) => ({ msg: l.msg, ...l.fields }));
+    expect(about(runs[0].id)).toEqual([{ msg: 'fetch run', source: 's', run: runs[0].id, reason: 'listing changed', changed: 'status running -> completed', listed: `status="completed" started_at="${runs[0].started_at}" finished_at="${iso(NOW)}" error=null` }]);
+    expect(about(runs[1].id)).toEqual([{ msg: 'skip run', source: 's', run: runs[1].id, reason: 'unchanged and settled' }]);
+    expect(about(runs[2].id)).toEqual([{ msg: 'fetch run', source: 's', run: runs[2].id, reason: 'open at provider' }]);
+    // A run polled by id says why too.
+    store.syncId = 'third';
+    lines.length = 0;
+    await engine(api.url, store, {}, capture(true)).sync.repoll('', BUDGET);
+    expect(about(runs[2].id)).toEqual([{ msg: 'fetch run', source: 's', run: runs[2].id, reason: 'known re-poll: open or settling, not reached by the listing', status: 'running' }]);
+    lines.length = 0;
+    store.syncId = 'fourth';
+    await engine(api.url, store, {}, capture(false)).sync.listing(SINCE, null, BUDGET);
+    expect(lines).toEqual([]);
   });
 
   it('stops when the budget is spent and resumes from the returned cursor without losing a run', async () => {
