@@ -123,8 +123,10 @@ describe('a restart on the same data directory', () => {
     try {
       const firstDetails = readLog(log1).filter((r) => detailRunId(r) !== null);
       const secondDetails = readLog(log2).filter((r) => detailRunId(r) !== null);
-      // The first start fetched the whole history; the second the few runs that moved.
+      // The first start fetched the whole history; the second listed every listable provider again.
       expect(firstDetails.length).toBeGreaterThan(500);
+      const listedAgain = new Set(readLog(log2).map((r) => r.provider));
+      for (const p of ['strait', 'tracecat', 'b3os', 'anon']) expect(listedAgain.has(p), p).toBe(true);
       const key = (r: Logged) => `${r.provider} ${r.path} ${new URLSearchParams(Object.entries(r.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, x]))).toString()}`;
       const distinct = (rs: Logged[]) => [...new Map(rs.map((r) => [key(r), r])).values()];
       const asked = distinct(secondDetails);
