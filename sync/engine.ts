@@ -54,7 +54,7 @@ export interface EngineDeps {
 }
 
 /** What a heartbeat carries: where the call stands and what it counted, never rows. */
-export type Progress = ({ phase: 'list'; cursor: ListingCursor | null } & Tally) | { phase: 'repoll'; after: string | null; counts: SyncCounts };
+export type Progress = ({ phase: 'list'; cursor: ListingCursor | null; done?: number } & Tally) | { phase: 'repoll'; after: string | null; counts: SyncCounts };
 
 export interface Budget {
   maxPages: number;
@@ -91,6 +91,8 @@ export class SourceSync {
   private gone: string[] = [];
   private gaps = 0;
   private oldestFailure: number | null = null;
+  /** Oldest item time reached in the listing (one stream, one parent) being paged now. */
+  private reach: number | null = null;
 
   constructor(private readonly d: EngineDeps) {
     this.now = d.now ?? Date.now;
@@ -129,6 +131,7 @@ export class SourceSync {
       let exhausted = false;
       while (!exhausted) {
         const parent = parents?.[pi];
+        this.reach = null;
         const vars: Record<string, string> = parent === undefined ? {} : { parent };
         const left = budget.maxPages - pages;
         if (left <= 0 || Date.now() >= deadline) return this.result({ stream: stream.name, parent, page: state });
@@ -145,7 +148,7 @@ export class SourceSync {
             state = next ?? undefined;
             if (below) break;
             // The cursor moves on only after this page's rows are written and checked.
-            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), ...this.tally() });
+            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), done: this.done(at, parents, pi, since, window.now), ...this.tally() });
           }
         } catch (e) {
           if (!parent || !(e instanceof HttpError) || e.kind === 'auth' || this.d.signal?.aborted) throw e;
@@ -164,6 +167,17 @@ export class SourceSync {
       cur = this.nextStream(at);
     }
     return this.result(null);
+  }
+
+  /**
+   * How far the listing is, 0..1, for an estimate of the time left: streams and parents are
+   * equal shares, and within one the time paged back from now toward `since` (newest first).
+   */
+  private done(at: number, parents: string[] | null, pi: number, since: number, until: number): number {
+    const span = until - since;
+    const inner = this.reach === null || span <= 0 ? 0 : Math.min(1, Math.max(0, (until - this.reach) / span));
+    const n = parents?.length || 1;
+    return (at + (pi + inner) / n) / this.d.provider.streams.length;
   }
 
   private result(cursor: ListingCursor | null): ListingResult {
@@ -226,6 +240,7 @@ export class SourceSync {
       }
       if (listed.stopTime !== null && listed.stopTime < since) below = true;
       if (listed.time !== null) this.oldestListed = this.oldestListed === null ? listed.time : Math.min(this.oldestListed, listed.time);
+      if (listed.time !== null) this.reach = this.reach === null ? listed.time : Math.min(this.reach, listed.time);
       if (listed.time !== null && listed.time > latest) {
         // A time in the future would carry the watermark past every run to come.
         await this.quarantine('warning', endpoint, listed.key, `run ${listed.key}: its time ${new Date(listed.time).toISOString()} lies beyond now + ${this.d.source.futureTolerance} (futureTolerance); it does not move the watermark`, null);

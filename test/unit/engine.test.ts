@@ -155,6 +155,17 @@ describe('engine: listing', () => {
     expect(lines).toEqual([]);
   });
 
+  it('heartbeats say how far the listing is: the time paged back from now toward the window start', async () => {
+    const runs = Array.from({ length: 25 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 10 });
+    const { sync, beats } = engine(api.url, new MemoryStore());
+    const since = NOW - 30 * 60_000;
+    await sync.listing(since, null, BUDGET);
+    const done = beats.map((b) => (b as { done?: number }).done);
+    // Pages end at runs 9, 19 and 24 (created i + 1 minutes before now): 10, 20 and 25 of 30 minutes.
+    expect(done).toEqual([10 / 30, 20 / 30, 25 / 30].map((x) => expect.closeTo(x, 6)));
+  });
+
   it('stops when the budget is spent and resumes from the returned cursor without losing a run', async () => {
     const runs = Array.from({ length: 30 }, (_, i) => run(i));
     api = await straitApi(runs, { pageSize: 10 });
