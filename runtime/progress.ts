@@ -36,7 +36,7 @@ interface Tally {
   activityId: string | null;
   base: SyncCounts;
   last: SyncCounts;
-  /** The first listing position this reader saw, and when: the pace is measured from it. */
+  /** A continued run's first listing position this reader saw, and when: its pace is measured from it. */
   firstDone: { at: number; done: number } | null;
 }
 
@@ -117,9 +117,9 @@ export class ProgressReader {
       // A continued run (long backfills) starts part-way: its pace is measured between two reads.
       const first = desc.raw.workflowExecutionInfo?.firstRunId;
       const continued = !!first && first !== desc.runId;
-      const from = tally.firstDone ?? (continued ? null : { at: desc.startTime.getTime(), done: 0 });
+      if (continued) tally.firstDone ??= { at: now, done };
+      const from = continued ? tally.firstDone : { at: desc.startTime.getTime(), done: 0 };
       etaMs = from ? estimateLeft(done, now, from) : null;
-      tally.firstDone ??= { at: now, done };
     }
     return {
       source,
@@ -176,7 +176,9 @@ function liveLine(v: SyncProgressView): string {
 export function showProgress(client: Client, sources: string[], opts: { everyMs?: number; stream?: NodeJS.WriteStream; minAgeMs?: number } = {}): () => void {
   if (logLevel() === 'warn' || logLevel() === 'error') return () => undefined; // --quiet
   const stream = opts.stream ?? process.stderr;
-  const live = stream.isTTY ? createLogUpdate(stream) : null;
+  // A terminal of unknown width (columns 0) would show nothing: plain lines there. The cursor
+  // stays visible, so a process ended by a signal never leaves it hidden.
+  const live = stream.isTTY && stream.columns > 0 ? createLogUpdate(stream, { showCursor: true }) : null;
   const reader = new ProgressReader(client);
   const log = logger({ component: 'progress' });
   let busy = false;
