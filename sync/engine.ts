@@ -298,7 +298,8 @@ export class SourceSync {
     for (let batches = 0; c !== null; batches++) {
       if (batches >= budget.maxPages || Date.now() >= deadline) break;
       const limit: number = c.kind === 'inbox' ? Math.min(200, cap - c.taken) : 200;
-      const ids: string[] = limit > 0 ? await this.d.store.runsToRepoll({ kind: c.kind, settleSince, listedSince, after: c.id, limit }) : [];
+      const got: { ids: string[]; next: string } = limit > 0 ? await this.d.store.runsToRepoll({ kind: c.kind, settleSince, listedSince, after: c.id, limit }) : { ids: [], next: c.id };
+      const ids = got.ids;
       const known = await this.d.store.knownRuns(ids);
       if (this.d.log.isDebug?.() ?? true) {
         const reason = c.kind === 'inbox' ? 'handed in through the inbox' : 'known re-poll: open or settling, not reached by the listing';
@@ -310,9 +311,8 @@ export class SourceSync {
       });
       await this.confirm();
       this.sayGone();
-      const last = ids[ids.length - 1];
-      if (c.kind === 'known') c = ids.length < limit ? { kind: 'inbox', taken: 0, id: '' } : { kind: 'known', taken: 0, id: last };
-      else c = ids.length < limit || c.taken + ids.length >= cap ? null : { kind: 'inbox', taken: c.taken + ids.length, id: last };
+      if (c.kind === 'known') c = ids.length < limit ? { kind: 'inbox', taken: 0, id: '' } : { kind: 'known', taken: 0, id: got.next };
+      else c = ids.length < limit || c.taken + ids.length >= cap ? null : { kind: 'inbox', taken: c.taken + ids.length, id: got.next };
       this.d.heartbeat({ phase: 'repoll', after: formatRepollCursor(c), counts: this.snapshot() });
     }
     return { after: formatRepollCursor(c), counts: this.snapshot() };
@@ -509,7 +509,7 @@ export class SourceSync {
   }
 }
 
-/** Where re-polling stands: which kind of run, after which id, and how many inbox ids this sync took. */
+/** Where re-polling stands: which kind of run, after which position (the store's), and how many inbox ids this sync took. */
 interface RepollCursor {
   kind: 'known' | 'inbox';
   id: string;

@@ -43,7 +43,7 @@ export class ClickHouseStore implements SyncStore {
     );
   }
 
-  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
+  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<{ ids: string[]; next: string }> {
     return runsToRepoll(this.client, { source: this.ctx.source, syncId: this.ctx.syncId, cursorColumn: this.ctx.cursorColumn ?? null, ...q });
   }
 

@@ -315,14 +315,14 @@ describe('engine: re-polling by id', () => {
     expect(again.counts.runs_updated + again.counts.runs_polled).toBe(0);
   });
 
-  it('known open runs are polled before the inbox, and one sync takes at most inboxPerSync handed-in ids', async () => {
+  it('known open runs are polled before the inbox, one sync takes at most inboxPerSync handed-in ids, the most recently handed in first', async () => {
     const open = [run(0, 'running'), run(1, 'running'), run(2, 'running')];
     api = await straitApi(open);
     const store = new MemoryStore('first');
     await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
     await api.close();
     const inbox = Array.from({ length: 450 }, (_, i) => `inbox-${String(i).padStart(4, '0')}`);
-    store.inbox.push(...inbox);
+    store.handIn(inbox);
     // Ids sort before the open runs' ids, so id order alone would poll the inbox first.
     api = await straitApi([], { detail: (id) => ({ json: { ...(open.find((r) => r.id === id) ?? run(500)), id } }) });
     store.syncId = 'second';
@@ -330,10 +330,18 @@ describe('engine: re-polling by id', () => {
     expect(out.after).toBeNull();
     const polled = api.log.filter((r) => /^\/v1\/workflow-runs\/[^/]+$/.test(r.path)).map((r) => decodeURIComponent(r.path.split('/').pop()!));
     expect(polled.slice(0, 3).sort()).toEqual(open.map((r) => r.id).sort());
-    expect(polled.slice(3)).toEqual(inbox.slice(0, 300));
-    // The next sync takes the rest.
+    // Fetched concurrently: which ids, not in which order.
+    expect(polled.slice(3).sort()).toEqual(inbox.slice(0, 300));
+    // Ids handed in since come first in the next sync (though they sort after the rest), then the rest by id.
+    const late = ['zz-late-1', 'zz-late-2'];
+    store.handIn(late);
     store.syncId = 'third';
-    await engine(api.url, store, { inboxPerSync: 300 }).sync.repoll('', BUDGET);
-    expect(inbox.every((id) => store.runs.has(id))).toBe(true);
+    const before = api.log.length;
+    await engine(api.url, store, { inboxPerSync: 100 }).sync.repoll('', BUDGET);
+    const third = api.log.slice(before).filter((r) => /^\/v1\/workflow-runs\/[^/]+$/.test(r.path)).map((r) => decodeURIComponent(r.path.split('/').pop()!));
+    expect(third.filter((id) => id.startsWith('inbox-') || id.startsWith('zz-')).sort()).toEqual([...inbox.slice(300, 398), ...late]);
+    store.syncId = 'fourth';
+    await engine(api.url, store, { inboxPerSync: 100 }).sync.repoll('', BUDGET);
+    expect([...inbox, ...late].every((id) => store.runs.has(id))).toBe(true);
   });
 });
