@@ -23,9 +23,9 @@ let h: Harness;
 let http: Awaited<ReturnType<typeof startHttpServer>>;
 
 beforeAll(async () => {
-  // The account allows 12,000 requests a minute; the source is configured below it (200/s).
-  sim = await startDxSimulator({ seed: 41, initialRuns: 20, historyDays: 1, runsPerHour: 0, start: Date.now() - 3_600_000, rateLimit: { limit: 12_000, windowMs: 60_000, mode: 'sliding' } });
-  const { source, env } = simSource(sim, { name: SOURCE, inboxPerSync: PER_SYNC, rateLimit: 200, concurrency: 8 });
+  // The account allows 30,000 requests a minute; the source is configured below it (400/s).
+  sim = await startDxSimulator({ seed: 41, initialRuns: 20, historyDays: 1, runsPerHour: 0, start: Date.now() - 3_600_000, rateLimit: { limit: 30_000, windowMs: 60_000, mode: 'sliding' } });
+  const { source, env } = simSource(sim, { name: SOURCE, inboxPerSync: PER_SYNC, rateLimit: 400, concurrency: 16 });
   h = await startHarness({ sources: [source], env });
   const config = parseConfig({ dataDir: h.config.dataDir, sources: [source], server: { inboxMaxPending: 20_000, inboxIdsPerMinute: 20_000 } });
   http = await startHttpServer({ config, dataDir: h.config.dataDir, warehouse: h.warehouse } as unknown as Services, serviceRoutes(), { host: '127.0.0.1', port: 0, token: TOKEN });
