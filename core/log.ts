@@ -16,7 +16,20 @@ export function knownSecrets(): string[] {
 
 const envLevel = process.env.RUNSYNC_LOG_LEVEL as Level | undefined;
 let format: 'text' | 'json' = process.env.RUNSYNC_LOG_FORMAT === 'json' ? 'json' : 'text';
-const stderrSink = (line: string) => process.stderr.write(line + '\n');
+/** What is drawn live on the terminal (the progress lines): cleared before a log line and drawn again after it. */
+interface Overlay {
+  clear(): void;
+  redraw(): void;
+}
+let overlay: Overlay | null = null;
+export function setStderrOverlay(o: Overlay | null): void {
+  overlay = o;
+}
+const stderrSink = (line: string) => {
+  overlay?.clear();
+  process.stderr.write(line + '\n');
+  overlay?.redraw();
+};
 let sinks: ((line: string) => void)[] = [stderrSink];
 
 /** `text` (default): one readable line per record; `json`: one JSON object per line (RUNSYNC_LOG_FORMAT=json). */
@@ -105,6 +118,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether debug lines are written (so callers can skip building them); absent: assume they are. */
+  isDebug?(): boolean;
 }
 
 /** Fields without a value are left out (no `error=undefined`). */
@@ -125,6 +140,7 @@ export function logger(base: Record<string, unknown> = {}): Logger {
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
     child: (f) => logger({ ...base, ...f }),
+    isDebug: () => root.isLevelEnabled('debug'),
   };
 }
 

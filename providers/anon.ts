@@ -99,6 +99,7 @@ export const anon = defineProvider({
   // updatedAt moves with every change of the run.
   listingShowsChanges: true,
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
+  fingerprintFields: FINGERPRINT,
   detail: {
     request: { endpoint: 'GET /workflow-runs/{id}', path: '/workflow-runs/{id}', items: '' },
     schema: run,

@@ -109,6 +109,7 @@ export const b3os = defineProvider({
   itemTime: (item) => t(item.startedAt),
   cursorColumn: 'started_at',
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
+  fingerprintFields: FINGERPRINT,
   detail: {
     request: { endpoint: 'GET /v1/runs/{id}', path: '/v1/runs/{id}', items: 'data' },
     schema: detail,

@@ -99,6 +99,7 @@ export const dx = defineProvider({
   },
   key: (item) => item.id,
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
+  fingerprintFields: FINGERPRINT,
   detail: {
     request: { endpoint: 'GET /workflowRuns.info', path: '/workflowRuns.info?id={id}', items: 'workflow_run' },
     schema: workflowRun,

@@ -94,6 +94,7 @@ export const strait = defineProvider({
   itemTime: (item) => t(item.created_at),
   cursorColumn: 'created_at',
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
+  fingerprintFields: FINGERPRINT,
   detail: {
     request: { endpoint: 'GET /v1/workflow-runs/{id}', path: '/v1/workflow-runs/{id}', items: '' },
     schema: run,

@@ -210,6 +210,7 @@ export const tracecat = defineProvider({
   // Every event adds to history_length, part of the change marker.
   listingShowsChanges: true,
   fingerprint: (r) => fingerprintOf(r, FINGERPRINT),
+  fingerprintFields: FINGERPRINT,
   detail: {
     // Detail by id is the latest run of that id; the engine writes it under its own key.
     request: { endpoint: 'GET /workflow-executions/{execution_id}', path: '/workflow-executions/{id}', query: workspace, items: '' },

@@ -121,6 +121,8 @@ export interface ProviderSpec<O, L, D, C extends Record<string, unknown>> {
   listingShowsChanges?: boolean;
   /** A change marker comparable between a list item and a detail answer. */
   fingerprint: (run: L | D) => string;
+  /** The fields the fingerprint is made of (for saying which may have changed). */
+  fingerprintFields?: readonly string[];
 
   detail?: DetailSpec<O, D>;
   /** List items already carry the whole run: only children are fetched for them. */
@@ -207,6 +209,8 @@ export interface BoundProvider {
   name: string;
   cursorColumn: CursorColumn | null;
   listingShowsChanges: boolean;
+  /** The list entry's fields behind its fingerprint. */
+  fingerprintFields: readonly string[];
   runStatuses: StatusMap;
   stepStatuses: StatusMap;
   envelope?: EnvelopeCheck;

@@ -8,7 +8,7 @@ import { startAnonSimulator } from '../simulators/anon.js';
 import { startDxSimulator, type DxSimulator } from '../simulators/dx.js';
 import { readServiceFile } from '../server/service-file.js';
 import type { Simulator } from '../simulators/core/sim.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -35,7 +35,7 @@ function demoStart(dataDir: string, seed: number, speed: number, history: number
 }
 
 /** How the demo brings up each provider's simulator and points a source at it. */
-interface DemoProvider {
+export interface DemoProvider {
   start(opts: { seed: number; start: number; speed: number }): Promise<Simulator<unknown>>;
   options(sim: Simulator<unknown>): Record<string, unknown>;
   /** Sources without a listing (DX): run ids the simulated world started since the last call. */
@@ -117,13 +117,57 @@ export interface Demo {
   close(): Promise<void>;
 }
 
+/** One of the demo's simulators, with what the demo knows of its provider. */
+export interface DemoSimulator {
+  provider: ProviderName;
+  sim: Simulator<unknown>;
+  demo: DemoProvider;
+}
+
+/**
+ * The demo's simulated worlds, as of their start (not yet brought up to now): the same
+ * worlds on every call with the same data directory and seed, which is what lets a
+ * restart find what it synced before.
+ */
+export async function demoSimulators(opts: { dataDir: string; seed?: number; speed?: number }): Promise<DemoSimulator[]> {
+  const speed = opts.speed ?? 1;
+  const history = 9 * 86_400_000;
+  const start = demoStart(opts.dataDir, opts.seed ?? 7, speed, history);
+  const out: DemoSimulator[] = [];
+  for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
+    if (!PROVIDERS[provider]) continue;
+    // A seed of its own per provider, so two simulators never invent the same ids.
+    const sim = await demo.start({ seed: (opts.seed ?? 7) * 31 + out.length, start, speed: speed === 1 ? 0 : speed });
+    out.push({ provider, sim, demo });
+  }
+  return out;
+}
+
+/**
+ * The simulators' request logs, moved out of memory every half second: appended to `file`
+ * (one JSON object a line: provider, method, path, query, status) when one is named
+ * (RUNSYNC_DEMO_REQUEST_LOG), dropped otherwise, so a demo left running does not grow.
+ */
+function drainRequestLogs(simulators: Simulator<unknown>[], file: string | undefined): void {
+  const lines: string[] = [];
+  for (const s of simulators) {
+    if (file) for (const r of s.requests) lines.push(JSON.stringify({ provider: s.provider, method: r.method, path: r.path, query: r.query, status: r.status }));
+    s.clearRequests();
+  }
+  if (!file || lines.length === 0) return;
+  try {
+    appendFileSync(file, lines.join('\n') + '\n');
+  } catch {
+    // A log for looking at the demo: a write that fails must not stop it.
+  }
+}
+
 /**
  * The demo: every provider that has a connector gets its bundled simulator on a
  * random loopback port and a source pointed at it; tokens go into this process's
  * environment, as a real deployment's would.
  */
 export async function startDemo(opts: { dataDir: string; seed?: number; speed?: number; schedule?: string }): Promise<Demo> {
-  const simulators: Simulator<unknown>[] = [];
   const sources: unknown[] = [];
   const feeds: Parameters<typeof feedInboxes>[1] = [];
   // Simulated time starts nine days back and is brought up to now, so the first sync
@@ -131,14 +175,10 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   // then on it follows the wall clock: runs start, progress and finish in real time, and
   // nothing a provider says lies in the future. `speed` > 1 runs faster (tests only).
   const speed = opts.speed ?? 1;
-  const history = 9 * 86_400_000;
-  const start = demoStart(opts.dataDir, opts.seed ?? 7, speed, history);
-  for (const [provider, demo] of Object.entries(DEMO) as [ProviderName, DemoProvider][]) {
-    if (!PROVIDERS[provider]) continue;
-    // A seed of its own per provider, so two simulators never invent the same ids.
-    const sim = await demo.start({ seed: (opts.seed ?? 7) * 31 + simulators.length, start, speed: speed === 1 ? 0 : speed });
+  const built = await demoSimulators(opts);
+  const simulators = built.map((b) => b.sim);
+  for (const { provider, sim, demo } of built) {
     sim.advance(Math.max(0, Date.now() - sim.clock.now()));
-    simulators.push(sim);
     const tokenEnv = `RUNSYNC_DEMO_${provider.toUpperCase()}_TOKEN`;
     process.env[tokenEnv] = sim.token;
     if (demo.newRunIds) feeds.push({ source: `${provider}-demo`, sim, take: demo.newRunIds });
@@ -158,17 +198,22 @@ export async function startDemo(opts: { dataDir: string; seed?: number; speed?: 
   const config = parseConfig({ dataDir: opts.dataDir, sources }, 'demo config');
   const initialInbox = feeds.map((f) => ({ source: f.source, ids: f.take(f.sim) }));
   const stopFeeding = feeds.length ? feedInboxes(config.dataDir, feeds) : () => undefined;
+  const requestLog = process.env.RUNSYNC_DEMO_REQUEST_LOG || undefined;
   // At wall-clock speed the simulators are moved to the current time, never past it.
-  const clock = speed === 1 ? setInterval(() => simulators.forEach((s) => s.advance(Math.max(0, Date.now() - s.clock.now()))), 500) : null;
-  clock?.unref();
+  const clock = setInterval(() => {
+    if (speed === 1) simulators.forEach((s) => s.advance(Math.max(0, Date.now() - s.clock.now())));
+    drainRequestLogs(simulators, requestLog);
+  }, 500);
+  clock.unref();
   return {
     config,
     simulators,
     initialInbox,
     close: async () => {
       stopFeeding();
-      if (clock) clearInterval(clock);
+      clearInterval(clock);
       await Promise.all(simulators.map((s) => s.close()));
+      drainRequestLogs(simulators, requestLog);
     },
   };
 }

@@ -3,12 +3,13 @@
  * heartbeats its counts (SyncCounts under `counts`), so any process that can reach the
  * server (the one running the sync, `runsync status`) sees the same figures.
  */
-import { clearLine, cursorTo } from 'node:readline';
+import { createLogUpdate } from 'log-update';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { addCounts, zeroCounts, type SyncCounts } from '../sync/types.js';
 import { syncWorkflowId } from '../workflows/ids.js';
-import { logger, logLevel } from '../core/log.js';
+import { logger, logLevel, setStderrOverlay } from '../core/log.js';
+import { duration } from '../report/format.js';
 
 export interface SyncProgressView {
   source: string;
@@ -24,6 +25,10 @@ export interface SyncProgressView {
   waiting: { ms: number; reason: string } | null;
   activityAttempt: number;
   lastHeartbeatAt: string | null;
+  /** How far the listing is (0..1), while listing; null otherwise. */
+  done: number | null;
+  /** Time the listing has left at its pace so far, when it can be told. */
+  etaMs: number | null;
 }
 
 interface Tally {
@@ -31,6 +36,19 @@ interface Tally {
   activityId: string | null;
   base: SyncCounts;
   last: SyncCounts;
+  /** A continued run's first listing position this reader saw, and when: its pace is measured from it. */
+  firstDone: { at: number; done: number } | null;
+}
+
+/**
+ * Time left at the pace from `from` to now; null while too little is done to tell. A read
+ * without an earlier one measures from the sync's start (position 0).
+ */
+export function estimateLeft(done: number, now: number, from: { at: number; done: number }): number | null {
+  const moved = done - from.done;
+  const took = now - from.at;
+  if (done >= 1 || done < 0.02 || moved <= 0.005 || took < 1_000) return null;
+  return Math.round(((1 - done) * took) / moved);
 }
 
 /**
@@ -57,7 +75,7 @@ export class ProgressReader {
     let tally = this.tallies.get(source);
     // A continued-as-new run carries its counts in its input; ours restart with it.
     if (!tally || tally.runId !== desc.runId) {
-      tally = { runId: desc.runId, activityId: null, base: zeroCounts(), last: zeroCounts() };
+      tally = { runId: desc.runId, activityId: null, base: zeroCounts(), last: zeroCounts(), firstDone: null };
       this.tallies.set(source, tally);
     }
     const pending = desc.raw.pendingActivities ?? [];
@@ -67,6 +85,7 @@ export class ProgressReader {
     let waiting: SyncProgressView['waiting'] = null;
     let attempt = 0;
     let lastHeartbeatAt: string | null = null;
+    let done: number | null = null;
     if (act) {
       const name = act.activityType?.name ?? '';
       phase = name === 'listRuns' ? 'listing' : name === 'repollRuns' ? 're-polling' : name === 'finishSync' ? 'finishing' : name === 'beginSync' ? 'starting' : name;
@@ -81,8 +100,9 @@ export class ProgressReader {
       const payload = act.heartbeatDetails?.payloads?.[0];
       if (payload) {
         try {
-          const details = defaultPayloadConverter.fromPayload<{ counts?: Partial<SyncCounts>; waiting?: number; reason?: string }>(payload);
+          const details = defaultPayloadConverter.fromPayload<{ counts?: Partial<SyncCounts>; waiting?: number; reason?: string; done?: number }>(payload);
           if (details?.counts) tally.last = addCounts(zeroCounts(), details.counts);
+          if (name === 'listRuns' && typeof details?.done === 'number' && Number.isFinite(details.done)) done = Math.min(1, Math.max(0, details.done));
           if (typeof details?.waiting === 'number' && details.waiting > 0) waiting = { ms: details.waiting, reason: details.reason ?? '' };
         } catch {
           // Details of another shape (an older worker): counts stay as they were.
@@ -90,7 +110,17 @@ export class ProgressReader {
       }
     }
     const counts = addCounts(tally.base, tally.last);
-    const secs = Math.max(1, (Date.now() - desc.startTime.getTime()) / 1000);
+    const now = Date.now();
+    const secs = Math.max(1, (now - desc.startTime.getTime()) / 1000);
+    let etaMs: number | null = null;
+    if (done !== null) {
+      // A continued run (long backfills) starts part-way: its pace is measured between two reads.
+      const first = desc.raw.workflowExecutionInfo?.firstRunId;
+      const continued = !!first && first !== desc.runId;
+      if (continued) tally.firstDone ??= { at: now, done };
+      const from = continued ? tally.firstDone : { at: desc.startTime.getTime(), done: 0 };
+      etaMs = from ? estimateLeft(done, now, from) : null;
+    }
     return {
       source,
       workflowId,
@@ -102,6 +132,8 @@ export class ProgressReader {
       waiting,
       activityAttempt: attempt,
       lastHeartbeatAt,
+      done,
+      etaMs,
     };
   }
 }
@@ -119,23 +151,40 @@ export function formatProgress(p: SyncProgressView): string {
     `${c.rate_limited} rate-limited`,
   ];
   if (c.runs_failed) parts.push(`${c.runs_failed} runs failed`);
+  if (p.done !== null) parts.push(`listed ${Math.floor(p.done * 100)}%${p.etaMs !== null ? `, about ${duration(p.etaMs)} left` : ''}`);
   if (p.activityAttempt > 1) parts.push(`attempt ${p.activityAttempt}`);
   if (p.waiting) parts.push(`waiting ${Math.ceil(p.waiting.ms / 1000)} s (${p.waiting.reason})`);
   return parts.join(', ');
 }
 
+/** One source on the live line: short, as a terminal line is narrow. */
+function liveLine(v: SyncProgressView): string {
+  const c = v.counts;
+  const runs = c.runs_new + c.runs_updated + c.runs_polled;
+  let line = `${v.source} ${v.phase} ${runs} runs ${c.rows_written} rows ${v.rowsPerSecond}/s`;
+  if (v.done !== null) line += ` ${Math.floor(v.done * 100)}%${v.etaMs !== null ? ` ~${duration(v.etaMs)} left` : ''}`;
+  if (c.retries) line += ` ${c.retries} retries`;
+  if (v.waiting) line += ` (waiting ${Math.ceil(v.waiting.ms / 1000)} s: ${v.waiting.reason})`;
+  return line;
+}
+
 /**
- * Shows the progress of the given sources' syncs every `everyMs`: one live line on a
- * terminal, plain lines otherwise (logs, CI, pipes). Returns a function that stops it.
+ * Shows the progress of the given sources' syncs every `everyMs`: live lines on a terminal
+ * (one per source, redrawn in place; log lines print above them), plain log lines otherwise
+ * (logs, CI, pipes). Returns a function that stops it.
  */
 export function showProgress(client: Client, sources: string[], opts: { everyMs?: number; stream?: NodeJS.WriteStream; minAgeMs?: number } = {}): () => void {
   if (logLevel() === 'warn' || logLevel() === 'error') return () => undefined; // --quiet
   const stream = opts.stream ?? process.stderr;
-  const live = !!stream.isTTY;
+  // A terminal of unknown width (columns 0) would show nothing: plain lines there. The cursor
+  // stays visible, so a process ended by a signal never leaves it hidden.
+  const live = stream.isTTY && stream.columns > 0 ? createLogUpdate(stream, { showCursor: true }) : null;
   const reader = new ProgressReader(client);
   const log = logger({ component: 'progress' });
   let busy = false;
-  let shown = false;
+  let stopped = false;
+  let text = '';
+  if (live && stream === process.stderr) setStderrOverlay({ clear: () => live.clear(), redraw: () => text && live(text) });
   const tick = async () => {
     if (busy) return;
     busy = true;
@@ -143,12 +192,11 @@ export function showProgress(client: Client, sources: string[], opts: { everyMs?
       const views = (await Promise.all(sources.map((s) => reader.read(s).catch(() => null)))).filter(
         (v): v is SyncProgressView => v !== null && Date.now() - Date.parse(v.startedAt) >= (opts.minAgeMs ?? 0),
       );
+      if (stopped) return;
       if (live) {
-        const text = views.map((v) => `${v.source} ${v.phase} ${v.counts.runs_new + v.counts.runs_updated + v.counts.runs_polled} runs ${v.counts.rows_written} rows ${v.rowsPerSecond}/s${v.counts.retries ? ` ${v.counts.retries} retries` : ''}${v.waiting ? ' (waiting)' : ''}`).join(' | ');
-        clearLine(stream, 0);
-        cursorTo(stream, 0);
-        if (text) stream.write(text.slice(0, Math.max(20, (stream.columns ?? 120) - 1)));
-        shown = !!text;
+        text = views.map(liveLine).join('\n');
+        if (text) live(text);
+        else live.clear();
       } else {
         for (const v of views) log.info(`progress ${formatProgress(v)}`);
       }
@@ -159,10 +207,12 @@ export function showProgress(client: Client, sources: string[], opts: { everyMs?
   const timer = setInterval(() => void tick(), opts.everyMs ?? 2_000);
   timer.unref();
   return () => {
+    stopped = true;
     clearInterval(timer);
-    if (live && shown) {
-      clearLine(stream, 0);
-      cursorTo(stream, 0);
+    if (live) {
+      setStderrOverlay(null);
+      live.clear();
+      live.done();
     }
   };
 }

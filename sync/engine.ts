@@ -54,7 +54,7 @@ export interface EngineDeps {
 }
 
 /** What a heartbeat carries: where the call stands and what it counted, never rows. */
-export type Progress = ({ phase: 'list'; cursor: ListingCursor | null } & Tally) | { phase: 'repoll'; after: string | null; counts: SyncCounts };
+export type Progress = ({ phase: 'list'; cursor: ListingCursor | null; done?: number } & Tally) | { phase: 'repoll'; after: string | null; counts: SyncCounts };
 
 export interface Budget {
   maxPages: number;
@@ -91,6 +91,8 @@ export class SourceSync {
   private gone: string[] = [];
   private gaps = 0;
   private oldestFailure: number | null = null;
+  /** Oldest item time reached in the listing (one stream, one parent) being paged now. */
+  private reach: number | null = null;
 
   constructor(private readonly d: EngineDeps) {
     this.now = d.now ?? Date.now;
@@ -129,6 +131,7 @@ export class SourceSync {
       let exhausted = false;
       while (!exhausted) {
         const parent = parents?.[pi];
+        this.reach = null;
         const vars: Record<string, string> = parent === undefined ? {} : { parent };
         const left = budget.maxPages - pages;
         if (left <= 0 || Date.now() >= deadline) return this.result({ stream: stream.name, parent, page: state });
@@ -145,7 +148,7 @@ export class SourceSync {
             state = next ?? undefined;
             if (below) break;
             // The cursor moves on only after this page's rows are written and checked.
-            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), ...this.tally() });
+            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), done: this.done(at, parents, pi, since, window.now), ...this.tally() });
           }
         } catch (e) {
           if (!parent || !(e instanceof HttpError) || e.kind === 'auth' || this.d.signal?.aborted) throw e;
@@ -164,6 +167,17 @@ export class SourceSync {
       cur = this.nextStream(at);
     }
     return this.result(null);
+  }
+
+  /**
+   * How far the listing is, 0..1, for an estimate of the time left: streams and parents are
+   * equal shares, and within one the time paged back from now toward `since` (newest first).
+   */
+  private done(at: number, parents: string[] | null, pi: number, since: number, until: number): number {
+    const span = until - since;
+    const inner = this.reach === null || span <= 0 ? 0 : Math.min(1, Math.max(0, (until - this.reach) / span));
+    const n = parents?.length || 1;
+    return (at + (pi + inner) / n) / this.d.provider.streams.length;
   }
 
   private result(cursor: ListingCursor | null): ListingResult {
@@ -226,6 +240,7 @@ export class SourceSync {
       }
       if (listed.stopTime !== null && listed.stopTime < since) below = true;
       if (listed.time !== null) this.oldestListed = this.oldestListed === null ? listed.time : Math.min(this.oldestListed, listed.time);
+      if (listed.time !== null) this.reach = this.reach === null ? listed.time : Math.min(this.reach, listed.time);
       if (listed.time !== null && listed.time > latest) {
         // A time in the future would carry the watermark past every run to come.
         await this.quarantine('warning', endpoint, listed.key, `run ${listed.key}: its time ${new Date(listed.time).toISOString()} lies beyond now + ${this.d.source.futureTolerance} (futureTolerance); it does not move the watermark`, null);
@@ -238,7 +253,14 @@ export class SourceSync {
     const known = await this.d.store.knownRuns(valid.map((v) => v.key));
     const settleSince = this.now() - parseDuration(this.d.source.settle);
     const showsChanges = this.d.provider.listingShowsChanges;
-    const todo = valid.filter((v) => this.written.get(v.key) !== v.fingerprint && needsFetch(v.fingerprint, known.get(v.key), settleSince, showsChanges));
+    const debug = this.d.log.isDebug?.() ?? true;
+    const todo: ListedRun[] = [];
+    for (const v of valid) {
+      const k = known.get(v.key);
+      const d: FetchDecision = this.written.get(v.key) === v.fingerprint ? { fetch: false, reason: 'written by this sync' } : fetchDecision(v.fingerprint, k, settleSince, showsChanges);
+      if (d.fetch) todo.push(v);
+      if (debug) this.sayDecision(v, k, d);
+    }
     await mapLimit(todo, this.d.source.concurrency, async (v) => {
       const outcome = await this.syncRun(v.key, v, known.get(v.key), endpoint);
       if (outcome === 'transient' && v.time !== null) this.holdWatermark(v.time);
@@ -246,6 +268,21 @@ export class SourceSync {
     });
     for (const v of valid) if (v.time !== null && !(this.oldestFailure !== null && v.time >= this.oldestFailure)) this.newest = this.newest === null ? v.time : Math.max(this.newest, v.time);
     return below;
+  }
+
+  /** Why a listed run is fetched or skipped, for --verbose; what changed when its list entry did. */
+  private sayDecision(v: ListedRun, known: KnownRun | undefined, d: FetchDecision): void {
+    const fields: Record<string, unknown> = { source: this.name, run: v.key, reason: d.reason };
+    if (d.reason === 'listing changed' && known) {
+      const raw = v.raw as Record<string, unknown>;
+      const marker = this.d.provider.fingerprintFields;
+      const status = marker.includes('status') && typeof raw.status === 'string' ? raw.status : undefined;
+      // The warehouse keeps the provider's status word, not the other marker fields: those are named as candidates.
+      if (status !== undefined && known.provider_status !== undefined && status !== known.provider_status) fields.changed = `status ${known.provider_status} -> ${status}`;
+      else fields.changed = marker.filter((f) => f !== 'status').join('|') || 'fingerprint';
+      fields.listed = marker.map((f) => `${f}=${JSON.stringify(raw[f] ?? null)}`).join(' ');
+    }
+    this.d.log.debug(d.fetch ? 'fetch run' : 'skip run', fields);
   }
 
   // ---- re-polling by id ----------------------------------------------------
@@ -261,17 +298,21 @@ export class SourceSync {
     for (let batches = 0; c !== null; batches++) {
       if (batches >= budget.maxPages || Date.now() >= deadline) break;
       const limit: number = c.kind === 'inbox' ? Math.min(200, cap - c.taken) : 200;
-      const ids: string[] = limit > 0 ? await this.d.store.runsToRepoll({ kind: c.kind, settleSince, listedSince, after: c.id, limit }) : [];
+      const got: { ids: string[]; next: string } = limit > 0 ? await this.d.store.runsToRepoll({ kind: c.kind, settleSince, listedSince, after: c.id, limit }) : { ids: [], next: c.id };
+      const ids = got.ids;
       const known = await this.d.store.knownRuns(ids);
+      if (this.d.log.isDebug?.() ?? true) {
+        const reason = c.kind === 'inbox' ? 'handed in through the inbox' : 'known re-poll: open or settling, not reached by the listing';
+        for (const id of ids) this.d.log.debug('fetch run', { source: this.name, run: id, reason, status: known.get(id)?.provider_status });
+      }
       await mapLimit(ids, this.d.source.concurrency, async (id) => {
         await this.syncRun(id, undefined, known.get(id), 'detail');
         this.d.pulse?.();
       });
       await this.confirm();
       this.sayGone();
-      const last = ids[ids.length - 1];
-      if (c.kind === 'known') c = ids.length < limit ? { kind: 'inbox', taken: 0, id: '' } : { kind: 'known', taken: 0, id: last };
-      else c = ids.length < limit || c.taken + ids.length >= cap ? null : { kind: 'inbox', taken: c.taken + ids.length, id: last };
+      if (c.kind === 'known') c = ids.length < limit ? { kind: 'inbox', taken: 0, id: '' } : { kind: 'known', taken: 0, id: got.next };
+      else c = ids.length < limit || c.taken + ids.length >= cap ? null : { kind: 'inbox', taken: c.taken + ids.length, id: got.next };
       this.d.heartbeat({ phase: 'repoll', after: formatRepollCursor(c), counts: this.snapshot() });
     }
     return { after: formatRepollCursor(c), counts: this.snapshot() };
@@ -468,7 +509,7 @@ export class SourceSync {
   }
 }
 
-/** Where re-polling stands: which kind of run, after which id, and how many inbox ids this sync took. */
+/** Where re-polling stands: which kind of run, after which position (the store's), and how many inbox ids this sync took. */
 interface RepollCursor {
   kind: 'known' | 'inbox';
   id: string;
@@ -492,17 +533,24 @@ function keyOf(raw: unknown): string {
   return typeof id === 'string' || typeof id === 'number' ? String(id) : '';
 }
 
-/**
- * Whether a listed run is fetched: new or changed; and, where a change need not show in
- * the list entry, still open or finished recently enough that it may still change.
- */
-export function needsFetch(fingerprint: string, known: KnownRun | undefined, settleSince: number, listingShowsChanges = false): boolean {
-  if (!known) return true;
-  if (known.fingerprint !== fingerprint) return true;
-  if (listingShowsChanges) return false;
-  if (!known.is_terminal) return true;
-  return known.finished_at !== null && known.finished_at >= settleSince;
+export interface FetchDecision {
+  fetch: boolean;
+  reason: 'new' | 'listing changed' | 'open at provider' | 'finished within settle' | 'unchanged in listing' | 'unchanged and settled' | 'written by this sync';
 }
+
+/**
+ * Whether a listed run is fetched, and why: new or changed; and, where a change need not
+ * show in the list entry, still open or finished recently enough that it may still change.
+ */
+export function fetchDecision(fingerprint: string, known: KnownRun | undefined, settleSince: number, listingShowsChanges = false): FetchDecision {
+  if (!known) return { fetch: true, reason: 'new' };
+  if (known.fingerprint !== fingerprint) return { fetch: true, reason: 'listing changed' };
+  if (listingShowsChanges) return { fetch: false, reason: 'unchanged in listing' };
+  if (!known.is_terminal) return { fetch: true, reason: 'open at provider' };
+  if (known.finished_at !== null && known.finished_at >= settleSince) return { fetch: true, reason: 'finished within settle' };
+  return { fetch: false, reason: 'unchanged and settled' };
+}
+
 
 /** What a run's rows say, as one hash (raw answers left out: they are kept, not compared). */
 function hashOf(b: RunBundle): string {

@@ -12,6 +12,8 @@ export interface KnownRun {
   version: number;
   /** Hash of what the stored rows say ('' when unknown): an identical fetch is not written again. */
   content_hash: string;
+  /** The provider's own status word as stored: names what changed when a list entry differs. */
+  provider_status?: string;
 }
 
 /** One run to write: its records (already cleaned of secrets) and what the warehouse knew of it. */
@@ -41,11 +43,13 @@ export interface QuarantineRecord {
 export interface SyncStore {
   knownRuns(ids: string[]): Promise<Map<string, KnownRun>>;
   /**
-   * Runs to poll by id, in id order after `after`. `known`: open or still settling, not
-   * written by this sync and not seen by its listing (their cursor column before
-   * `listedSince`). `inbox`: ids handed in through the inbox and never fetched.
+   * Runs to poll by id, after the position `after` ('' to begin), with the position after
+   * the last one. `known`: open or still settling, not written by this sync and not seen by
+   * its listing (their cursor column before `listedSince`), in id order. `inbox`: ids handed
+   * in through the inbox and never fetched, the most recently handed in first (then by id),
+   * so a large batch handed in earlier never holds back the runs that start after it.
    */
-  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]>;
+  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<{ ids: string[]; next: string }>;
   /**
    * Queues a run's rows as one unit (run row last) and returns the version they carry and
    * the negative durations found while building them.

@@ -21,34 +21,46 @@ export async function select<T>(client: ClickHouseClient, query: string, params:
 export async function runsToRepoll(
   client: ClickHouseClient,
   p: { source: string; syncId: string; kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; cursorColumn: CursorColumn | null; after: string; limit: number },
-): Promise<string[]> {
-  // Runs this sync's listing already saw (and fetched if they needed it) are not asked for again.
-  const listed = p.listedSince !== null && p.cursorColumn ? `AND NOT (r.${CURSOR_COLUMNS[p.cursorColumn]} >= {listedSince:DateTime64(3, 'UTC')})` : '';
-  const rows = await select<{ run_id: string }>(
-    client,
-    `SELECT run_id FROM (${
-      p.kind === 'known'
-        ? `
-       SELECT r.run_id AS run_id FROM run_versions AS r FINAL
+): Promise<{ ids: string[]; next: string }> {
+  const params = { source: p.source, syncId: p.syncId, settleSince: toCh(p.settleSince), listedSince: toCh(p.listedSince), after: p.after, limit: p.limit };
+  if (p.kind === 'known') {
+    // Runs this sync's listing already saw (and fetched if they needed it) are not asked for again.
+    const listed = p.listedSince !== null && p.cursorColumn ? `AND NOT (r.${CURSOR_COLUMNS[p.cursorColumn]} >= {listedSince:DateTime64(3, 'UTC')})` : '';
+    const rows = await select<{ run_id: string }>(
+      client,
+      `SELECT r.run_id AS run_id FROM run_versions AS r FINAL
        LEFT JOIN (SELECT run_id, max(gone_at) AS gone_at FROM gone_runs WHERE source = {source:String} GROUP BY run_id) AS g
          ON g.run_id = r.run_id
        WHERE r.source = {source:String} AND r.sync_id != {syncId:String}
          AND (r.is_terminal = 0 OR r.finished_at >= {settleSince:DateTime64(3, 'UTC')})
          AND g.gone_at < r.synced_at
-         ${listed}`
-        : `
-       SELECT run_id FROM inbox FINAL
+         ${listed}
+         AND r.run_id > {after:String}
+       ORDER BY run_id
+       LIMIT {limit:UInt32}`,
+      params,
+    );
+    const ids = rows.map((r) => r.run_id);
+    return { ids, next: ids.at(-1) ?? p.after };
+  }
+  // The inbox's position: `<ms the id was handed in>:<id>`; anything else begins again.
+  const m = /^(\d+):(.*)$/s.exec(p.after);
+  const position = m ? 'AND (at < {afterAt:Int64} OR (at = {afterAt:Int64} AND run_id > {afterId:String}))' : '';
+  const rows = await select<{ run_id: string; at: string | number }>(
+    client,
+    `SELECT run_id, at FROM (
+       SELECT run_id, toUnixTimestamp64Milli(min(added_at)) AS at FROM inbox
        WHERE source = {source:String}
          AND run_id NOT IN (SELECT run_id FROM run_versions WHERE source = {source:String})
-         AND run_id NOT IN (SELECT run_id FROM gone_runs WHERE source = {source:String})`
-    }
-     )
-     WHERE run_id > {after:String}
-     ORDER BY run_id
+         AND run_id NOT IN (SELECT run_id FROM gone_runs WHERE source = {source:String})
+       GROUP BY run_id)
+     WHERE 1 ${position}
+     ORDER BY at DESC, run_id
      LIMIT {limit:UInt32}`,
-    { source: p.source, syncId: p.syncId, settleSince: toCh(p.settleSince), listedSince: toCh(p.listedSince), after: p.after, limit: p.limit },
+    { ...params, afterAt: m ? Number(m[1]) : 0, afterId: m ? m[2] : '' },
   );
-  return rows.map((r) => r.run_id);
+  const last = rows.at(-1);
+  return { ids: rows.map((r) => r.run_id), next: last ? `${Number(last.at)}:${last.run_id}` : p.after };
 }
 
 export interface SourceState {

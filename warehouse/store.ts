@@ -28,9 +28,9 @@ export class ClickHouseStore implements SyncStore {
 
   async knownRuns(ids: string[]): Promise<Map<string, KnownRun>> {
     if (ids.length === 0) return new Map();
-    const rows = await select<{ run_id: string; fingerprint: string; is_terminal: number; finished_at: string | null; first_seen_at: string; version: number | string; content_hash: string }>(
+    const rows = await select<{ run_id: string; fingerprint: string; is_terminal: number; finished_at: string | null; first_seen_at: string; version: number | string; content_hash: string; provider_status: string }>(
       this.client,
-      `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at, version, content_hash FROM run_versions FINAL
+      `SELECT run_id, fingerprint, is_terminal, finished_at, first_seen_at, version, content_hash, provider_status FROM run_versions FINAL
        WHERE source = {source:String} AND run_id IN {ids:Array(String)}`,
       { source: this.ctx.source, ids },
     );
@@ -38,12 +38,12 @@ export class ClickHouseStore implements SyncStore {
     return new Map(
       rows.map((r) => [
         r.run_id,
-        { run_id: r.run_id, fingerprint: r.fingerprint, is_terminal: Number(r.is_terminal) === 1, finished_at: fromCh(r.finished_at), first_seen_at: fromCh(r.first_seen_at) ?? this.now(), version: Number(r.version), content_hash: r.content_hash },
+        { run_id: r.run_id, fingerprint: r.fingerprint, is_terminal: Number(r.is_terminal) === 1, finished_at: fromCh(r.finished_at), first_seen_at: fromCh(r.first_seen_at) ?? this.now(), version: Number(r.version), content_hash: r.content_hash, provider_status: r.provider_status },
       ]),
     );
   }
 
-  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
+  runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<{ ids: string[]; next: string }> {
     return runsToRepoll(this.client, { source: this.ctx.source, syncId: this.ctx.syncId, cursorColumn: this.ctx.cursorColumn ?? null, ...q });
   }
 

@@ -12,7 +12,9 @@ export class MemoryStore implements SyncStore {
   readonly quarantined: QuarantineRecord[] = [];
   readonly gone = new Set<string>();
   readonly workflowNames = new Map<string, string>();
-  readonly inbox: string[] = [];
+  /** Ids handed in, with the number of the hand-in that first brought each (later hand-ins come first). */
+  readonly inbox = new Map<string, number>();
+  private handIns = 0;
   /** Runs whose writes are silently lost (to prove the engine's self-check). */
   readonly drop = new Set<string>();
   private version = 0;
@@ -29,15 +31,29 @@ export class MemoryStore implements SyncStore {
     return out;
   }
 
-  async runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<string[]> {
-    const ids = new Set<string>();
-    if (q.kind === 'known')
+  /** Hands ids in, as one request to the inbox does. */
+  handIn(ids: string[]): void {
+    const n = ++this.handIns;
+    for (const id of ids) if (!this.inbox.has(id)) this.inbox.set(id, n);
+  }
+
+  async runsToRepoll(q: { kind: 'known' | 'inbox'; settleSince: number; listedSince: number | null; after: string; limit: number }): Promise<{ ids: string[]; next: string }> {
+    if (q.kind === 'known') {
+      const ids: string[] = [];
       for (const [id, r] of this.runs) {
         if (r.syncId === this.syncId || this.gone.has(id)) continue;
-        if (!r.known.is_terminal || (r.known.finished_at !== null && r.known.finished_at >= q.settleSince)) ids.add(id);
+        if (!r.known.is_terminal || (r.known.finished_at !== null && r.known.finished_at >= q.settleSince)) ids.push(id);
       }
-    else for (const id of this.inbox) if (!this.runs.has(id) && !this.gone.has(id)) ids.add(id);
-    return [...ids].filter((id) => id > q.after).sort().slice(0, q.limit);
+      const page = ids.filter((id) => id > q.after).sort().slice(0, q.limit);
+      return { ids: page, next: page.at(-1) ?? q.after };
+    }
+    const m = /^(\d+):(.*)$/s.exec(q.after);
+    const page = [...this.inbox]
+      .filter(([id, n]) => !this.runs.has(id) && !this.gone.has(id) && (!m || n < Number(m[1]) || (n === Number(m[1]) && id > m[2])))
+      .sort(([a, n], [b, k]) => k - n || (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, q.limit);
+    const last = page.at(-1);
+    return { ids: page.map(([id]) => id), next: last ? `${last[1]}:${last[0]}` : q.after };
   }
 
   async writeRun(w: RunWrite): Promise<{ version: number; warnings: string[] }> {
@@ -49,7 +65,7 @@ export class MemoryStore implements SyncStore {
     this.runs.set(id, {
       bundle: w.bundle,
       syncId: this.syncId,
-      known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version, content_hash: w.contentHash },
+      known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version, content_hash: w.contentHash, provider_status: w.bundle.run.provider_status ?? '' },
     });
     this.rowsWritten += 1 + (w.bundle.steps?.length ?? 0) + (w.bundle.events?.length ?? 0) + (w.bundle.links?.length ?? 0);
     return { version, warnings: [] };

@@ -63,14 +63,14 @@ afterEach(async () => {
   api = null;
 });
 
-function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}) {
+function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}, log: Logger = quiet) {
   const source = parseConfig({
     sources: [{ name: 's', provider: 'strait', baseUrl: url, tokenEnv: 'T', settle: '0s', rateLimit: 1000, maxRetries: 2, timeout: '2s', options: { projectId: 'p' }, ...extra }],
   }).sources[0];
   const provider = strait.bind(source);
   const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5, pacer: new Unpaced(1000) });
   const beats: unknown[] = [];
-  const sync = new SourceSync({ store, source, provider, http, log: quiet, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
+  const sync = new SourceSync({ store, source, provider, http, log, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
   return { sync, http, beats };
 }
 
@@ -129,6 +129,49 @@ describe('engine: listing', () => {
     const out = await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
     expect(out.counts.runs_updated).toBe(1);
     expect(store.runs.get(runs[0].id)!.known.is_terminal).toBe(true);
+  });
+
+  it('says at debug why each run is fetched or skipped, naming what changed in its list entry; nothing is built when debug is off', async () => {
+    const runs = [run(0, 'running'), run(1), run(2, 'running')];
+    api = await straitApi(runs, { detail: (id) => ({ json: runs.find((r) => r.id === id) }) });
+    const store = new MemoryStore('first');
+    await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
+    runs[0] = { ...runs[0], status: 'completed', finished_at: iso(NOW) };
+    store.syncId = 'second';
+    const lines: { msg: string; fields: Record<string, unknown> }[] = [];
+    const capture = (debug: boolean): Logger => ({
+      debug: (msg, fields = {}) => lines.push({ msg, fields }),
+      info() {},
+      warn() {},
+      error() {},
+      child: () => capture(debug),
+      isDebug: () => debug,
+    });
+    await engine(api.url, store, {}, capture(true)).sync.listing(SINCE, null, BUDGET);
+    const about = (id: string) => lines.filter((l) => l.fields.run === id).map((l) => ({ msg: l.msg, ...l.fields }));
+    expect(about(runs[0].id)).toEqual([{ msg: 'fetch run', source: 's', run: runs[0].id, reason: 'listing changed', changed: 'status running -> completed', listed: `status="completed" started_at="${runs[0].started_at}" finished_at="${iso(NOW)}" error=null` }]);
+    expect(about(runs[1].id)).toEqual([{ msg: 'skip run', source: 's', run: runs[1].id, reason: 'unchanged and settled' }]);
+    expect(about(runs[2].id)).toEqual([{ msg: 'fetch run', source: 's', run: runs[2].id, reason: 'open at provider' }]);
+    // A run polled by id says why too.
+    store.syncId = 'third';
+    lines.length = 0;
+    await engine(api.url, store, {}, capture(true)).sync.repoll('', BUDGET);
+    expect(about(runs[2].id)).toEqual([{ msg: 'fetch run', source: 's', run: runs[2].id, reason: 'known re-poll: open or settling, not reached by the listing', status: 'running' }]);
+    lines.length = 0;
+    store.syncId = 'fourth';
+    await engine(api.url, store, {}, capture(false)).sync.listing(SINCE, null, BUDGET);
+    expect(lines).toEqual([]);
+  });
+
+  it('heartbeats say how far the listing is: the time paged back from now toward the window start', async () => {
+    const runs = Array.from({ length: 25 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 10 });
+    const { sync, beats } = engine(api.url, new MemoryStore());
+    const since = NOW - 30 * 60_000;
+    await sync.listing(since, null, BUDGET);
+    const done = beats.map((b) => (b as { done?: number }).done);
+    // Pages end at runs 9, 19 and 24 (created i + 1 minutes before now): 10, 20 and 25 of 30 minutes.
+    expect(done).toEqual([10 / 30, 20 / 30, 25 / 30].map((x) => expect.closeTo(x, 6)));
   });
 
   it('stops when the budget is spent and resumes from the returned cursor without losing a run', async () => {
@@ -280,14 +323,14 @@ describe('engine: re-polling by id', () => {
     expect(again.counts.runs_updated + again.counts.runs_polled).toBe(0);
   });
 
-  it('known open runs are polled before the inbox, and one sync takes at most inboxPerSync handed-in ids', async () => {
+  it('known open runs are polled before the inbox, one sync takes at most inboxPerSync handed-in ids, the most recently handed in first', async () => {
     const open = [run(0, 'running'), run(1, 'running'), run(2, 'running')];
     api = await straitApi(open);
     const store = new MemoryStore('first');
     await engine(api.url, store).sync.listing(SINCE, null, BUDGET);
     await api.close();
     const inbox = Array.from({ length: 210 }, (_, i) => `inbox-${String(i).padStart(4, '0')}`);
-    store.inbox.push(...inbox);
+    store.handIn(inbox);
     // Ids sort before the open runs' ids, so id order alone would poll the inbox first. Re-polls go
     // 200 ids a batch: a cap of 205 takes one full batch and a batch of what is left under the cap.
     api = await straitApi([], { detail: (id) => ({ json: { ...(open.find((r) => r.id === id) ?? run(500)), id } }) });
@@ -299,9 +342,16 @@ describe('engine: re-polling by id', () => {
     // Batches go one after another; within one, concurrent requests may arrive in any order.
     expect(polled.slice(3, 203).sort()).toEqual(inbox.slice(0, 200));
     expect(polled.slice(203).sort()).toEqual(inbox.slice(200, 205));
-    // The next sync takes the rest.
+    // Ids handed in since come first in the next sync (though they sort after the rest), then the rest by id.
+    const late = ['zz-late-1', 'zz-late-2'];
+    store.handIn(late);
     store.syncId = 'third';
-    await engine(api.url, store, { inboxPerSync: 205 }).sync.repoll('', BUDGET);
-    expect(inbox.every((id) => store.runs.has(id))).toBe(true);
+    const before = api.log.length;
+    await engine(api.url, store, { inboxPerSync: 3 }).sync.repoll('', BUDGET);
+    const third = api.log.slice(before).filter((r) => /^\/v1\/workflow-runs\/[^/]+$/.test(r.path)).map((r) => decodeURIComponent(r.path.split('/').pop()!));
+    expect(third.filter((id) => id.startsWith('inbox-') || id.startsWith('zz-')).sort()).toEqual([inbox[205], ...late]);
+    store.syncId = 'fourth';
+    await engine(api.url, store, { inboxPerSync: 100 }).sync.repoll('', BUDGET);
+    expect([...inbox, ...late].every((id) => store.runs.has(id))).toBe(true);
   });
 });
