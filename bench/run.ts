@@ -47,6 +47,7 @@ const note = (m: string) => process.stderr.write(`${new Date().toISOString().sli
 // Everything to undo, newest first, also on Ctrl-C.
 const undo: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
 let cleaning: Promise<void> | null = null;
+let signalled = false;
 const cleanup = () =>
   (cleaning ??= (async () => {
     await stopRunning();
@@ -54,6 +55,7 @@ const cleanup = () =>
   })());
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
+    signalled = true;
     note(`${sig}: stopping`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -209,12 +211,15 @@ interface Row {
   history: string;
   rawWallS: number[];
   rawCpuS: number[];
+  /** What the speed targets ask of this line. */
+  target: string;
 }
 
 const rows: Row[] = [];
 const notes: string[] = [];
 
-async function runScenario(s: Scenario): Promise<{ firstWallS: number[]; rssMb: number; rootRssMb: number }> {
+/** `eachRound` runs after each round's raw replay, so a third contender (dlt) alternates with both. */
+async function runScenario(s: Scenario, eachRound?: (round: number) => Promise<void>): Promise<{ firstWallS: number[]; rssMb: number; rootRssMb: number }> {
   const dir = join(work, s.label.replace(/\W+/g, '-'));
   const config = writeConfig(s, dir);
   const firsts: SyncFigures[] = [];
@@ -230,6 +235,7 @@ async function runScenario(s: Scenario): Promise<{ firstWallS: number[]; rssMb: 
     else if (f.requests !== firstRequests.length) notes.push(`${s.label}: round ${r + 1} made ${f.requests} requests, round 1 ${firstRequests.length}`);
     note(`${s.label}: raw replay of its ${firstRequests.length} requests, round ${r + 1}/${ROUNDS}`);
     raws.push(await replay(firstRequests, `${s.label}-first-${r}`));
+    await eachRound?.(r);
   }
   note(`${s.label}: no-change sync`);
   const again = await cliSync(s, config, join(dir, 'data-0'));
@@ -240,17 +246,17 @@ async function runScenario(s: Scenario): Promise<{ firstWallS: number[]; rssMb: 
     { from: firsts[0].startedAt, to: firsts[0].endedAt },
     { from: again.startedAt, to: again.endedAt },
   ]);
-  const hist = (h: { events: number; executions: number }) => `${h.events} ev / ${h.executions} ex`;
+  const hist = (h: { events: number; executions: number }) => `${h.events} events${h.executions === 1 ? '' : ` in ${h.executions} runs`}`;
   rows.push({
     label: `${s.label}: first sync --once`,
     wallS: firsts.map((f) => f.wallMs / 1000), cpuS: firsts.map((f) => f.cpuMs / 1000),
     rssMb: Math.max(...firsts.map((f) => f.peakTreeRssMb)), requests: firsts[0].requests, rows: firsts[0].rows, history: hist(h1),
-    rawWallS: raws.map((x) => x.wallMs / 1000), rawCpuS: raws.map((x) => x.cpuMs / 1000),
+    rawWallS: raws.map((x) => x.wallMs / 1000), rawCpuS: raws.map((x) => x.cpuMs / 1000), target: s.sources.length > 1 ? 'wall ≤ 3×' : 'wall ≤ 2.5×',
   });
   rows.push({
     label: `${s.label}: no-change sync`,
     wallS: [again.wallMs / 1000], cpuS: [again.cpuMs / 1000], rssMb: again.peakTreeRssMb, requests: again.requests, rows: again.rows, history: hist(h2),
-    rawWallS: againRaw ? [againRaw.wallMs / 1000] : [], rawCpuS: againRaw ? [againRaw.cpuMs / 1000] : [],
+    rawWallS: againRaw ? [againRaw.wallMs / 1000] : [], rawCpuS: againRaw ? [againRaw.cpuMs / 1000] : [], target: '0 rows',
   });
   if (firsts[0].apiCalls !== firsts[0].requests) notes.push(`${s.label}: runsync counted ${firsts[0].apiCalls} API calls, the simulators answered ${firsts[0].requests} requests`);
   const f0 = firsts[0];
@@ -306,12 +312,12 @@ async function serviceCase(s: Scenario, insertRows: number): Promise<void> {
   rows.push({
     label: `${s.label}: sync in a running process`,
     wallS: [lines.full.wallMs / 1000], cpuS: [lines.full.cpuMs / 1000], rssMb: r.peakTreeRssMb, requests: requestsFull.length, rows: lines.full.rows ?? null, history: '',
-    rawWallS: [raw.wallMs / 1000], rawCpuS: [raw.cpuMs / 1000],
+    rawWallS: [raw.wallMs / 1000], rawCpuS: [raw.cpuMs / 1000], target: 'wall ≤ 1.3×',
   });
   rows.push({
     label: `${s.label}: no-change, running process`,
     wallS: [lines.again.wallMs / 1000], cpuS: [lines.again.cpuMs / 1000], rssMb: null, requests: requestsAgain.length, rows: lines.again.rows ?? null, history: '',
-    rawWallS: rawAgain ? [rawAgain.wallMs / 1000] : [], rawCpuS: rawAgain ? [rawAgain.cpuMs / 1000] : [],
+    rawWallS: rawAgain ? [rawAgain.wallMs / 1000] : [], rawCpuS: rawAgain ? [rawAgain.cpuMs / 1000] : [], target: '0 rows',
   });
   notes.push(`${s.label}, running process: start-up (warehouse, Temporal dev server, worker) took ${(lines.full.startupMs! / 1000).toFixed(1)} s before the timed sync; CPU counts the process and its dev server`);
   if (lines.insert) notes.push(`row writer: ${lines.insert.rows ?? insertRows} event rows inserted in ${(lines.insert.wallMs / 1000).toFixed(2)} s = ${Math.round(insertRows / (lines.insert.wallMs / 1000))} rows/s (embedded chDB)`);
@@ -340,30 +346,48 @@ function dltPython(): { python: string } | { reason: string } {
   }
 }
 
-async function dltCase(s: Scenario, runsyncWallS: number[]): Promise<string> {
-  if (values['no-dlt']) return 'dlt: skipped (--no-dlt)';
-  const py = dltPython();
-  if ('reason' in py) return `dlt: not available (${py.reason})`;
-  const src = s.sources[0];
+/** The same Strait job with dlt, one whole process per round; `line()` sums it up next to runsync's first syncs. */
+function dltCase(s: Scenario): { round(r: number): Promise<void>; line(runsyncWallS: number[]): string } {
+  let status: string | null = values['no-dlt'] ? 'dlt: skipped (--no-dlt)' : null;
+  let python: string | null = null;
   const walls: number[] = [];
   let requests = 0;
   let loaded = '';
-  for (let r = 0; r < ROUNDS; r++) {
-    const dir = join(work, `dlt-${r}`);
-    mkdirSync(dir, { recursive: true });
-    clearLogs(s);
-    note(`dlt rest_api on the same Strait data, round ${r + 1}/${ROUNDS}`);
-    const f = await measure(py.python, [join(REPO, 'bench', 'dlt_strait.py'), src.sim.url, 'proj_demo', dir], {
-      cwd: REPO, env: { STRAIT_TOKEN: src.sim.token, RUNTIME__DLTHUB_TELEMETRY: 'false' }, timeoutMs: 300_000,
-    });
-    if (f.code !== 0) return `dlt: failed (${f.stderr.trim().split('\n').pop()})`;
-    walls.push(f.wallMs / 1000);
-    requests = src.sim.requests.length;
-    loaded = Object.entries((JSON.parse(f.stdout.trim().split('\n').pop()!) as { rows: Record<string, number> }).rows).map(([t, n]) => `${n} ${t}`).join(', ');
-  }
-  const ours = median(runsyncWallS);
-  const theirs = median(walls);
-  return `dlt ${DLT_PIN.split('==')[1]} rest_api → duckdb, whole process: ${fmtS(walls)} (${requests} requests, loaded ${loaded}); runsync first sync ${fmtS(runsyncWallS)}: runsync ${ours <= theirs ? `${(theirs / ours).toFixed(2)}× faster` : `${(ours / theirs).toFixed(2)}× slower`}`;
+  const src = s.sources[0];
+  return {
+    async round(r) {
+      if (status) return;
+      if (!python) {
+        const py = dltPython();
+        if ('reason' in py) {
+          status = `dlt: not available (${py.reason})`;
+          return;
+        }
+        python = py.python;
+      }
+      const dir = join(work, `dlt-${r}`);
+      mkdirSync(dir, { recursive: true });
+      clearLogs(s);
+      note(`${s.label}: dlt rest_api on the same data, round ${r + 1}/${ROUNDS}`);
+      const f = await measure(python, [join(REPO, 'bench', 'dlt_strait.py'), src.sim.url, 'proj_demo', dir], {
+        cwd: REPO, env: { STRAIT_TOKEN: src.sim.token, RUNTIME__DLTHUB_TELEMETRY: 'false' }, timeoutMs: 300_000,
+      });
+      if (f.code !== 0) {
+        status = `dlt: failed (${f.stderr.trim().split('\n').pop()})`;
+        return;
+      }
+      walls.push(f.wallMs / 1000);
+      requests = src.sim.requests.length;
+      loaded = Object.entries((JSON.parse(f.stdout.trim().split('\n').pop()!) as { rows: Record<string, number> }).rows).map(([t, n]) => `${n} ${t}`).join(', ');
+    },
+    line(runsyncWallS) {
+      if (status) return status;
+      const ours = median(runsyncWallS);
+      const theirs = median(walls);
+      return `dlt ${DLT_PIN.split('==')[1]} rest_api -> duckdb, whole process: ${fmtS(walls)} (${requests} requests, loaded ${loaded}); ` +
+        `runsync first sync ${fmtS(runsyncWallS)}: runsync ${ours <= theirs ? `${(theirs / ours).toFixed(2)}× faster` : `${(ours / theirs).toFixed(2)}× slower`} (target: faster)`;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -373,10 +397,10 @@ const fmtS = (xs: number[]) => (xs.length === 0 ? '–' : xs.length === 1 ? `${x
 const ratio = (a: number[], b: number[]) => (a.length && b.length ? `${(median(a) / median(b)).toFixed(1)}×` : '–');
 
 function table(): string {
-  const head = ['', 'wall', 'CPU', 'peak RSS', 'requests', 'rows written', 'Temporal history', 'raw wall', 'raw CPU', 'wall ratio', 'CPU ratio'];
+  const head = ['', 'wall', 'CPU', 'peak RSS', 'requests', 'rows written', 'Temporal history', 'raw wall', 'raw CPU', 'wall ratio', 'CPU ratio', 'target'];
   const body = rows.map((r) => [
     r.label, fmtS(r.wallS), fmtS(r.cpuS), r.rssMb === null ? '–' : `${r.rssMb.toFixed(0)} MiB`, r.requests === null ? '–' : String(r.requests),
-    r.rows === null ? '–' : String(r.rows), r.history || '–', fmtS(r.rawWallS), fmtS(r.rawCpuS), ratio(r.wallS, r.rawWallS), ratio(r.cpuS, r.rawCpuS),
+    r.rows === null ? '–' : String(r.rows), r.history || '–', fmtS(r.rawWallS), fmtS(r.rawCpuS), ratio(r.wallS, r.rawWallS), ratio(r.cpuS, r.rawCpuS), r.target,
   ]);
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));
   const line = (row: string[]) => '| ' + row.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
@@ -390,7 +414,8 @@ try {
   const straitSim = await startStrait(STRAIT_RUNS, SEED);
   const strait = straitScenario('Strait', straitSim);
   note(`Strait simulator: ${strait.size}`);
-  const straitResult = await runScenario(strait);
+  const dlt = dltCase(strait);
+  const straitResult = await runScenario(strait, (r) => dlt.round(r));
 
   const five = await startScenarioSims(FIVE_RUNS, SEED + 10);
   undo.push(() => five.close());
@@ -421,13 +446,20 @@ try {
   const big = straitScenario('Strait ×4', bigSim);
   const bigDir = join(work, 'big');
   const bigRun = await cliSync(big, writeConfig(big, bigDir), join(bigDir, 'data'));
-  const rssLine =
-    `peak RSS, first sync --once (process tree / runsync process): 3 runs ${tinyRun.peakTreeRssMb.toFixed(0)} / ${tinyRun.peakRootRssMb.toFixed(0)} MiB (${(tinyRun.wallMs / 1000).toFixed(2)} s, ${(tinyRun.cpuMs / 1000).toFixed(1)} CPU-s: the fixed cost); ` +
-    `${strait.size} ${straitResult.rssMb.toFixed(0)} / ${straitResult.rootRssMb.toFixed(0)} MiB; ` +
-    `4× (${big.size}) ${bigRun.peakTreeRssMb.toFixed(0)} / ${bigRun.peakRootRssMb.toFixed(0)} MiB (${(bigRun.wallMs / 1000).toFixed(2)} s); ` +
-    `4× minus 1×: ${(bigRun.peakTreeRssMb - straitResult.rssMb).toFixed(0)} MiB, 4× minus 3 runs: ${(bigRun.peakTreeRssMb - tinyRun.peakTreeRssMb).toFixed(0)} MiB`;
+  const mib = (x: number) => `${x.toFixed(0)} MiB`;
+  const plus = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)} MiB`;
+  const rssRows: string[][] = [
+    ['peak RSS, first sync --once', 'process tree', 'runsync process', ''],
+    ['3 runs (the fixed cost)', mib(tinyRun.peakTreeRssMb), mib(tinyRun.peakRootRssMb), `${(tinyRun.wallMs / 1000).toFixed(2)} s, ${(tinyRun.cpuMs / 1000).toFixed(1)} CPU-s`],
+    [`1× (${strait.size})`, mib(straitResult.rssMb), mib(straitResult.rootRssMb), ''],
+    [`4× (${big.size})`, mib(bigRun.peakTreeRssMb), mib(bigRun.peakRootRssMb), `${(bigRun.wallMs / 1000).toFixed(2)} s, ${(bigRun.cpuMs / 1000).toFixed(1)} CPU-s`],
+    ['4× above 3 runs', plus(bigRun.peakTreeRssMb - tinyRun.peakTreeRssMb), plus(bigRun.peakRootRssMb - tinyRun.peakRootRssMb), 'target: at most +150 MiB'],
+    ['4× above 1×', plus(bigRun.peakTreeRssMb - straitResult.rssMb), plus(bigRun.peakRootRssMb - straitResult.rootRssMb), ''],
+  ];
+  const rssWidths = [0, 1, 2].map((i) => Math.max(...rssRows.map((r) => r[i].length)));
+  const rssLines = rssRows.map((r) => `  ${r[0].padEnd(rssWidths[0])}  ${r[1].padStart(rssWidths[1])}  ${r[2].padStart(rssWidths[2])}  ${r[3]}`.trimEnd());
 
-  const dltLine = await dltCase(strait, straitResult.firstWallS);
+  const dltLine = dlt.line(straitResult.firstWallS);
 
   const out = [
     '',
@@ -437,7 +469,8 @@ try {
     '',
     table(),
     '',
-    rssLine,
+    ...rssLines,
+    '',
     dltLine,
     ...notes,
     '',
@@ -451,7 +484,7 @@ try {
   process.stdout.write(out.join('\n') + '\n');
 } catch (e) {
   code = 1;
-  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  if (!signalled) process.stderr.write(`bench failed: ${(e as Error).message}\n`);
 } finally {
   await cleanup();
 }
