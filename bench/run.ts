@@ -76,43 +76,46 @@ interface Scenario {
   sources: Source[];
   /** Run ids handed to the DX source before each first sync (DX cannot list its runs). */
   dxIds: string[];
-  env: Record<string, string>;
   size: string;
 }
+
+const tokenEnvOf = (src: Source) => `BENCH_${src.name.toUpperCase().replace(/\W/g, '_')}_TOKEN`;
 
 /** Defaults except a request-rate ceiling high enough that pacing is not what is measured. */
 function writeConfig(s: Scenario, dir: string): string {
   const file = join(dir, 'runsync.config.json');
   mkdirSync(dir, { recursive: true });
   const sources = s.sources.map((src) => ({
-    name: src.name, provider: src.provider, baseUrl: src.sim.url, tokenEnv: `BENCH_${src.name.toUpperCase().replace(/\W/g, '_')}_TOKEN`,
+    name: src.name, provider: src.provider, baseUrl: src.sim.url, tokenEnv: tokenEnvOf(src),
     options: src.options, backfill: '30d', rateLimit: 5000,
   }));
   writeFileSync(file, JSON.stringify({ dataDir: join(dir, 'data'), sources }, null, 2));
   return file;
 }
 
-function scenarioEnv(s: Scenario): Record<string, string> {
-  return Object.fromEntries(s.sources.map((src) => [`BENCH_${src.name.toUpperCase().replace(/\W/g, '_')}_TOKEN`, src.sim.token]));
-}
+/** The sources' tokens, as a deployment's environment would hold them, and quiet logs. */
+const env = (s: Scenario): Record<string, string> => ({
+  ...Object.fromEntries(s.sources.map((src) => [tokenEnvOf(src), src.sim.token])),
+  RUNSYNC_LOG_LEVEL: 'warn',
+  RUNSYNC_TEMPORAL_LOG: 'ERROR',
+});
 
 const clearLogs = (s: Scenario) => s.sources.forEach((src) => src.sim.clearRequests());
 
 /** The requests answered since the logs were cleared, as absolute URLs with their token, in the order answered. */
-function capture(s: Scenario): { url: string; token: string; at: number }[] {
-  const out: { url: string; token: string; at: number; seq: number }[] = [];
-  let seq = 0;
+function capture(s: Scenario): { url: string; token: string }[] {
+  const out: { url: string; token: string }[] = [];
   for (const src of s.sources) {
     const origin = new URL(src.sim.url).origin;
     for (const r of src.sim.requests) {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(r.query)) for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
       const qs = q.toString();
-      out.push({ url: `${origin}${r.path}${qs ? `?${qs}` : ''}`, token: src.sim.token, at: r.at, seq: seq++ });
+      out.push({ url: `${origin}${r.path}${qs ? `?${qs}` : ''}`, token: src.sim.token });
     }
   }
-  // Each simulator's log is in its own answer order; simulated time stands still, so across
-  // simulators the order is per source, which a replay 4 at a time does not depend on.
+  // Each simulator's log is in its own answer order; the syncs of several sources run side by
+  // side, but the logs hold no common clock, so the replay takes them source after source.
   return out;
 }
 
@@ -126,8 +129,6 @@ interface SyncFigures extends ProcessFigures {
   startedAt: number;
   endedAt: number;
 }
-
-const env = (s: Scenario) => ({ ...s.env, RUNSYNC_LOG_LEVEL: 'warn', RUNSYNC_TEMPORAL_LOG: 'ERROR' });
 
 async function track(s: Scenario, config: string, dataDir: string): Promise<void> {
   const dx = s.sources.find((src) => src.provider === 'dx');
@@ -158,7 +159,7 @@ async function cliSync(s: Scenario, config: string, dataDir: string): Promise<Sy
 
 async function replay(requests: { url: string; token: string }[], tag: string): Promise<ProcessFigures> {
   const file = join(work, `requests-${tag}.json`);
-  writeFileSync(file, JSON.stringify(requests.map(({ url, token }) => ({ url, token }))));
+  writeFileSync(file, JSON.stringify(requests));
   const r = await measure(process.execPath, [join(REPO, 'bench', 'replay.mjs'), file], { cwd: REPO, node: true, usageFile: join(work, `usage-${usageSeq++}.json`) });
   if (r.code !== 0) throw new Error(`raw replay exited ${r.code}: ${r.stderr.trim().split('\n').pop()}`);
   const out = JSON.parse(r.stdout) as { failed: number };
@@ -269,9 +270,7 @@ function straitScenario(label: string, sim: Simulator): Scenario {
   const sources: Source[] = [{ name: 'strait-bench', provider: 'strait', sim, options: { projectId: 'proj_demo' } }];
   const truth = (sim as Simulator<{ runs: unknown[]; steps: Record<string, unknown[]> }>).truth();
   const steps = Object.values(truth.steps).reduce((a, x) => a + x.length, 0);
-  const s: Scenario = { label, sources, dxIds: [], env: {}, size: `${truth.runs.length} runs, ${steps} steps` };
-  s.env = scenarioEnv(s);
-  return s;
+  return { label, sources, dxIds: [], size: `${truth.runs.length} runs, ${steps} steps` };
 }
 
 async function startStrait(runs: number, seed: number): Promise<Simulator> {
@@ -428,10 +427,8 @@ try {
       options: p === 'strait' ? { projectId: 'proj_demo' } : p === 'tracecat' ? { workspaceId: (five.sims.tracecat as TracecatSimulator).workspaceId } : p === 'b3os' ? { orgId: 'org_demo' } : {},
     })),
     dxIds: five.dxIds,
-    env: {},
     size: SCENARIO_PROVIDERS.map((p) => `${p} ${((t) => (t.runs ?? t.executions)?.length ?? '?')(five.sims[p].truth() as { runs?: unknown[]; executions?: unknown[] })}`).join(', '),
   };
-  fiveScenario.env = scenarioEnv(fiveScenario);
   note(`five simulators: ${FIVE_RUNS} runs shared out`);
   await runScenario(fiveScenario);
 
