@@ -7,8 +7,9 @@ const MIN_RATE = 0.2;
 /**
  * Paces the requests of one provider account. The pace follows what the provider says:
  * it starts at a quarter of the ceiling (at most 20/s), grows while answers come back
- * fine (quickly until the first sign of a limit, then by about one request per second
- * each second), halves on every 429, pauses everyone for a `Retry-After`, and slows when
+ * fine (until the first sign of a limit by a tenth per answer, so it doubles every seven
+ * answers, as TCP's slow start does; then by about one request per second each second),
+ * halves on every 429, pauses everyone for a `Retry-After`, and slows when
  * `X-RateLimit-Remaining` runs low. The configured rate is a ceiling, never exceeded.
  *
  * Each request reserves its slot synchronously, so concurrent callers never share a
@@ -46,7 +47,7 @@ export class Pacer {
 
   /** An answer that was not rate-limited, with the provider's rate headers if it sent them. */
   ok(headers?: Headers): void {
-    this.rate = Math.min(this.ceiling, this.rate + (this.limited ? 1 / this.rate : 0.1));
+    this.rate = Math.min(this.ceiling, (this.limited ? this.rate + 1 / this.rate : this.rate * 1.1));
     if (!headers) return;
     const limit = num(headers.get('x-ratelimit-limit'));
     const remaining = num(headers.get('x-ratelimit-remaining'));

@@ -11,6 +11,15 @@ describe('pacing', () => {
     expect(p.current).toBe(40);
   });
 
+  it('until the first sign of a limit, the pace doubles within a few answers', () => {
+    const p = new Pacer(5000);
+    expect(p.current).toBe(20);
+    for (let i = 0; i < 8; i++) p.ok();
+    expect(p.current).toBeGreaterThan(40);
+    for (let i = 0; i < 100; i++) p.ok();
+    expect(p.current).toBe(5000);
+  });
+
   it('halves on every 429 and recovers additively', () => {
     const p = new Pacer(100);
     for (let i = 0; i < 1000; i++) p.ok();
