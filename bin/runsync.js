@@ -13,8 +13,8 @@ const state = process.env.RUNSYNC_LOADER === 'tsx' ? { fresh: false, reason: 'RU
 if (process.env.RUNSYNC_DEBUG_LOADER) process.stderr.write(state.fresh ? 'runsync: loader: dist\n' : `runsync: loader: tsx (${state.reason})\n`);
 let main;
 if (state.fresh) {
-  // Stacks name the TypeScript lines (the build writes source maps).
-  process.setSourceMapsEnabled(true);
+  // Stacks (shown with --verbose) name the TypeScript lines; reading the maps costs time, so only then.
+  if (process.argv.includes('--verbose') || process.argv.includes('-v') || process.env.RUNSYNC_DEBUG) process.setSourceMapsEnabled(true);
   ({ main } = await import('../dist/cli/main.js'));
 } else {
   const { register } = await import('tsx/esm/api');
