@@ -65,6 +65,10 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     }
     cleanups.length = 0;
   };
+  // Loaded only where a worker runs (the worker SDK, with its workflow bundler, is large), and
+  // from the start, while the engines below come up.
+  const workerModules = opts.worker !== false ? Promise.all([import('@temporalio/worker'), import('../worker.js')]) : null;
+  workerModules?.catch(() => undefined);
   try {
     // The warehouse (open, migrate) and the embedded Temporal dev server start at the same
     // time: neither needs the other, and each takes seconds. Each registers its stop as soon
@@ -110,21 +114,26 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     }
     let worker: Worker | null = null;
     if (opts.worker !== false) {
-      // Loaded only where a worker runs: the worker SDK (with its workflow bundler) is large.
-      const [{ NativeConnection }, { createWorker, installTemporalRuntime }] = await Promise.all([import('@temporalio/worker'), import('../worker.js')]);
+      const [{ NativeConnection }, { createWorker, installTemporalRuntime }] = await workerModules!;
       installTemporalRuntime();
       checkStopping();
       const native = await NativeConnection.connect(temporalConnectOptions(address, env, namespace));
       push('worker connection', () => native.close());
       checkStopping();
-      worker = await createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
-      const running = worker.run();
-      const w = worker;
+      const creating = createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
+      let running: Promise<void> | null = null;
+      // Registered before the worker exists: a signal while it is being created waits for it
+      // and shuts it down, instead of closing its connection under it and exiting.
       push('worker', async () => {
+        const w = await creating.catch(() => null);
+        if (!w) return;
+        running ??= w.run();
         if (w.getState() === 'RUNNING') w.shutdown();
         await running.catch(() => undefined);
       });
+      worker = await creating;
       checkStopping();
+      running ??= worker.run();
     }
     return { config, dataDir, warehouse, temporal: { address, namespace, taskQueue, embedded: !!dev, uiUrl: dev?.uiUrl ?? null }, client, worker, close };
   } catch (e) {
