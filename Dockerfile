@@ -1,21 +1,25 @@
 # syntax=docker/dockerfile:1
 # runsync's production image, for deployments on a ClickHouse server (CLICKHOUSE_URL) and a
 # Temporal cluster (TEMPORAL_ADDRESS): production dependencies only, without the embedded
-# ClickHouse engine (chDB, ~540 MB), workflow code bundled at build time, a non-root user.
+# ClickHouse engine (chDB, ~540 MB), compiled JavaScript with the workflow code bundled at
+# build time, a non-root user.
 # CI installs with the same command (npm ci).
 
 FROM node:20.19.5-bookworm-slim AS build
 WORKDIR /app
+# The build script comes first: npm's `prepare` runs it, and it skips while the sources are absent.
 COPY package.json package-lock.json ./
+COPY scripts/build.mjs ./scripts/
 RUN npm ci --no-audit --no-fund
 COPY . .
-# The same checks CI runs first, then the workflow bundle the workers load.
+# The same checks CI runs first, then the compiled JavaScript and the workflow bundle (dist/).
 RUN npm run typecheck \
- && node --import tsx scripts/bundle-workflows.ts build/workflow-bundle.js
+ && npm run build
 
 FROM node:20.19.5-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts/build.mjs ./scripts/
 # Production dependencies only; chDB (an optional dependency, used only in embedded mode) is
 # removed: this image talks to a ClickHouse server.
 RUN npm ci --omit=dev --no-audit --no-fund \
@@ -24,30 +28,18 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 FROM node:20.19.5-bookworm-slim
 ENV NODE_ENV=production \
-    RUNSYNC_WORKFLOW_BUNDLE=/app/build/workflow-bundle.js \
     RUNSYNC_DATA_DIR=/data \
     RUNSYNC_METRICS_PORT=9464
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/build ./build
-COPY package.json tsconfig.json ./
+# Compiled JavaScript only (bin/runsync.js runs dist/, which finds its workflow bundle), and the
+# files it reads at run time: package.json, the migrations, the dev server's supervisor.
+COPY --from=build /app/dist ./dist
+COPY package.json ./
 COPY bin ./bin
-COPY activities ./activities
-COPY cli ./cli
-COPY config ./config
-COPY core ./core
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
-COPY http ./http
-COPY providers ./providers
-COPY report ./report
-COPY runtime ./runtime
-COPY schema ./schema
-COPY server ./server
-COPY simulators ./simulators
-COPY sync ./sync
-COPY warehouse ./warehouse
-COPY workflows ./workflows
-COPY worker.ts ./
+COPY runtime/supervise.mjs ./runtime/supervise.mjs
+COPY schema/migrations ./schema/migrations
 # The image's user (uid 1000, from the node base image) owns only its data directory.
 RUN mkdir -p /data && chown 1000:1000 /data
 USER 1000:1000

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { temporalLogger } from './core/log.js';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -41,6 +43,20 @@ export interface WorkerDeps {
 }
 
 /**
+ * Where the workflow code comes from: RUNSYNC_WORKFLOW_BUNDLE, else the bundle `npm run build`
+ * made next to this module when running compiled (dist/workflow-bundle.js, built from the
+ * same sources in the same build), else the sources, bundled now (webpack, about a second).
+ */
+function workflowCode(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const fromEnv = process.env.RUNSYNC_WORKFLOW_BUNDLE;
+  if (fromEnv) return { workflowBundle: { codePath: fromEnv } };
+  const compiled = import.meta.url.endsWith('.js');
+  const built = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
+  if (compiled && existsSync(built)) return { workflowBundle: { codePath: built } };
+  return { workflowsPath: require.resolve(compiled ? './workflows/index.js' : './workflows/index.ts') };
+}
+
+/**
  * The worker: registers runsync's workflows (bundled from workflows/index.ts) and the
  * activities bound to this process's warehouse client and configuration.
  */
@@ -49,8 +65,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.taskQueue ?? deps.config.temporal.taskQueue,
-    // A bundle made at build time (scripts/bundle-workflows.ts, the production image) or bundled now.
-    ...(process.env.RUNSYNC_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: process.env.RUNSYNC_WORKFLOW_BUNDLE } } : { workflowsPath: require.resolve('./workflows/index.ts') }),
+    ...workflowCode(),
     activities: createActivities({ client: deps.client, config: deps.config, env: deps.env, budget: deps.budget }),
     // Heartbeats reach the server every few seconds, so progress read from them is current.
     maxHeartbeatThrottleInterval: '3 seconds',

@@ -13,6 +13,7 @@ import { scrubText } from '../core/redact.js';
 import { readState, writeState, writeSyncRecord } from '../warehouse/queries.js';
 import { maxOrNull, mergeTally, zeroCounts, type BeginResult, type ListingCursor, type ListingResult, type RepollResult, type SyncCounts } from '../sync/types.js';
 import { recordSync } from '../core/metrics.js';
+import { Heartbeats } from './heartbeats.js';
 
 
 export interface SyncActivityDeps {
@@ -60,7 +61,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return hb?.phase === phase ? hb : undefined;
   }
 
-  function engine(source: SourceConfig, syncId: string, prior?: { counts?: SyncCounts; newest?: number | null; oldestFailure?: number | null }): SourceSync {
+  function heartbeats(): Heartbeats {
+    const ctx = Context.current();
+    return new Heartbeats((d) => ctx.heartbeat(d));
+  }
+
+  function engine(source: SourceConfig, syncId: string, beats: Heartbeats, prior?: { counts?: SyncCounts; newest?: number | null; oldestFailure?: number | null }): SourceSync {
     const token = sourceToken(source, env);
     registerSecret(token);
     const bound = provider(source.provider).bind(source);
@@ -68,8 +74,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     let progress: Record<string, unknown> = prior ? { ...prior } : {};
     const http = sourceHttpClient(source, bound, token, {
       // A wait's heartbeat repeats the last progress, so a retry after it still resumes there.
-      onWait: (ms, reason) => ctx.heartbeat({ ...progress, waiting: ms, reason: scrubText(reason, [token]) }),
-      beforeRequest: () => ctx.heartbeat(progress),
+      onWait: (ms, reason) => beats.beat({ ...progress, waiting: ms, reason: scrubText(reason, [token]) }),
+      beforeRequest: () => beats.beat(progress),
       // Cancelled or timed out: stop sending requests (a retry may already be running).
       signal: ctx.cancellationSignal,
       onAttempt: (a) => log.debug('request', { source: source.name, endpoint: a.endpoint, attempt: a.attempt, status: a.status, ms: a.ms, bytes: a.bytes, ...(a.failure ? { failure: a.failure } : {}) }),
@@ -88,9 +94,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       // later retry still knows every count and every run that must hold the watermark.
       heartbeat: (d: Progress) => {
         progress = { ...d, ...mergeTally(prior, d) };
-        ctx.heartbeat(progress);
+        beats.beat(progress);
       },
-      pulse: () => ctx.heartbeat(progress),
+      pulse: () => beats.beat(progress),
     });
   }
 
@@ -125,14 +131,18 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const start = hb && hb.cursor !== undefined ? hb.cursor : input.cursor;
       if (hb) log.info('resuming listing from heartbeat', { source: source.name });
       const merge = (out: ListingResult): ListingResult => ({ cursor: out.cursor, ...mergeTally(hb, out) });
+      const beats = heartbeats();
       try {
         if (hb && start === null) return merge({ cursor: null, counts: zeroCounts(), newest: null, oldestFailure: null });
-        const sync = engine(source, input.syncId, hb);
+        const sync = engine(source, input.syncId, beats, hb);
         const out = await sync.listing(input.since, start, budget);
         await sync.close();
         return merge(out);
       } catch (e) {
+        beats.flush();
         classify(e, input.source);
+      } finally {
+        beats.stop();
       }
     },
 
@@ -141,16 +151,20 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const source = sourceConfig(input.source);
       const hb = priorProgress<{ phase?: string; after?: string | null }>('repoll');
       const after = hb && typeof hb.after === 'string' ? hb.after : input.after;
+      const beats = heartbeats();
       try {
         if (hb && hb.after === null) return { after: null, counts: hb.counts ?? zeroCounts() };
-        const sync = engine(source, input.syncId, hb);
+        const sync = engine(source, input.syncId, beats, hb);
         // What this sync's listing covered (it ran to its end before the re-poll starts).
         const listedSince = provider(source.provider).listable ? (input.listedFrom ?? null) : null;
         const out = await sync.repoll(after, budget, listedSince);
         await sync.close();
         return { after: out.after, counts: mergeTally(hb, out).counts };
       } catch (e) {
+        beats.flush();
         classify(e, input.source);
+      } finally {
+        beats.stop();
       }
     },
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import type { Command } from './args.js';
 import { COMMON_OPTIONS } from './args.js';
@@ -18,10 +19,11 @@ import { installSignalHandlers, ShutdownError, stopAll, stopping } from '../runt
 import { setLogLevel } from '../core/log.js';
 import { UsageError } from './errors.js';
 import { InstanceError } from '../runtime/instance.js';
+import { PROJECT_ROOT } from '../core/paths.js';
 
 export const COMMANDS: Command[] = [startCommand, workerCommand, syncCommand, checkCommand, migrateCommand, statusCommand, sqlCommand, reportCommand, alertsCommand, trackCommand, serveCommand];
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 
 /** Commander's messages ("error: unknown option '--x'") in runsync's words: one line naming the command. */

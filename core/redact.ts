@@ -131,6 +131,7 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
 }
 
 // Bounded repetitions: these run over every string of every payload.
+const CREDENTIAL_SCHEME = /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@"'<>\\]{1,512})@/gi;
 // A value ends at the next parameter or the end of the URL; trailing punctuation of the sentence stays.
 const QUERY_PARAM = /([?&#])([A-Za-z0-9_.~%[\]-]{1,128})=([^&#\s"'<>\\]*?)(?=[.,;:!)\]]{0,16}(?:[&#\s"'<>\\]|$))/g;
@@ -149,9 +150,12 @@ function decoded(name: string): string {
  * text (logs, error messages, strings inside payloads); the rest of a URL is kept.
  */
 export function scrubText(text: string, knownSecrets: readonly string[] = []): string {
+  // Runs on every string of every payload: most are short ids and names, with nothing to find.
+  if (text.length < 6) return text;
   let out = text;
-  for (const s of knownSecrets) if (s.length >= 6) out = out.split(s).join(REDACTED);
-  out = out.replace(/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
+  for (const s of knownSecrets) if (s.length >= 6 && out.includes(s)) out = out.split(s).join(REDACTED);
+  // "Basic " and eight characters at least.
+  if (out.length >= 14) out = out.replace(CREDENTIAL_SCHEME, `$1 ${REDACTED}`);
   if (out.includes('@')) out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
   if (out.includes('=')) {
     out = out.replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {

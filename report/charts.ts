@@ -2,13 +2,14 @@
  * Charts of the report, described in Vega-Lite and rendered to SVG on the server
  * by Vega (no browser, no canvas): the HTML stays one self-contained file.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { ReportData } from './data.js';
 
 const WIDTH = 640;
 
 async function toSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded when a chart is drawn: Vega is large, and most commands never draw one.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -143,12 +143,14 @@ export function installSignalHandlers(): void {
   if (installed) return;
   installed = true;
   const early = (globalThis as { __runsyncEarlySignal?: { caught: NodeJS.Signals | null; handler: (s: NodeJS.Signals) => void } }).__runsyncEarlySignal;
+  // Ours first, then the early ones off: removing a signal's last listener stops Node's
+  // watcher, and a signal that arrived meanwhile but is not yet dispatched would be lost.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   if (early) {
     process.off('SIGINT', early.handler);
     process.off('SIGTERM', early.handler);
   }
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   process.on('exit', emergency);
   if (early?.caught) onSignal(early.caught);
 }

