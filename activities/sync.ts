@@ -31,8 +31,11 @@ const log = logger({ component: 'activity' });
  * token scrubbed from the message; everything else is left to the retry policy.
  */
 function classify(e: unknown, source: string): never {
-  // Cancelled: reported to Temporal as such (not a failure to retry or log).
+  // Cancelled: reported to Temporal as such (not a failure to retry or log), also when the
+  // cancellation surfaced as another error (an aborted request, a closed client).
   if (e instanceof CancelledFailure) throw e;
+  const cancelled = cancellation();
+  if (cancelled) throw cancelled;
   const msg = scrubText(`source "${source}": ${(e as Error).message}`, knownSecrets());
   if (e instanceof AuthError) throw ApplicationFailure.nonRetryable(msg, 'AuthError');
   if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(msg, 'ConfigError');
@@ -40,6 +43,19 @@ function classify(e: unknown, source: string): never {
   // A 4xx other than 408/429, or an envelope error the provider calls final: the same request fails again.
   if (e instanceof HttpError && e.kind !== 'transient') throw ApplicationFailure.nonRetryable(msg, e.name);
   throw ApplicationFailure.retryable(msg, (e as Error).name || 'Error');
+}
+
+/** The activity's cancellation, when it has been cancelled (the worker's shutdown included). */
+function cancellation(): CancelledFailure | null {
+  let signal: AbortSignal;
+  try {
+    signal = Context.current().cancellationSignal;
+  } catch {
+    return null; // not inside an activity
+  }
+  if (!signal.aborted) return null;
+  const reason: unknown = signal.reason;
+  return reason instanceof CancelledFailure ? reason : new CancelledFailure(String(reason ?? 'cancelled'));
 }
 
 export function createSyncActivities(deps: SyncActivityDeps) {

@@ -9,7 +9,7 @@ import { startDevServer } from './temporal-server.js';
 import { logger } from '../core/log.js';
 import { registerWarehouseMetrics, startMetricsServer } from '../core/metrics.js';
 import { temporalConnectOptions } from './temporal-connection.js';
-import { checkStopping, onStop, unlessStopping } from './lifecycle.js';
+import { checkStopping, onStop, stopping } from './lifecycle.js';
 
 const log = logger({ component: 'services' });
 
@@ -78,7 +78,9 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
       const warehouse = await openWarehouse({ dataDir, env });
       push('warehouse', () => warehouse.close());
       checkStopping();
-      const applied = await unlessStopping(migrate(warehouse.client, { cluster: config.clickhouse.cluster }));
+      // Not abandoned on a signal: it stops between statements and releases its lock, and the
+      // warehouse is closed only after (closing chDB under a running statement can hang).
+      const applied = await migrate(warehouse.client, { cluster: config.clickhouse.cluster, exclusive: warehouse.kind === 'chdb', signal: stopping });
       if (applied.length) log.info('migrations applied', { migrations: applied });
       return warehouse;
     })();

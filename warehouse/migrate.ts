@@ -23,6 +23,20 @@ export interface MigrateOptions {
   settleMs?: number;
   /** Called while waiting for another process's migrations. */
   onWait?: (holder: string) => void;
+  /**
+   * This process alone can reach the database (embedded chDB, whose data directory one
+   * process holds): no lock is taken, so tickets left by a killed migrator are no wait.
+   */
+  exclusive?: boolean;
+  /**
+   * Stops between statements (a statement in flight is let finish, so the schema and its
+   * record stay in step) and releases the lock; the error thrown is the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
+function checkSignal(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('migrations stopped');
 }
 
 /** Splits a migration file into statements: `;` at the end of a line ends one; `--` lines are comments. */
@@ -120,6 +134,7 @@ async function acquireLock(client: ClickHouseClient, owner: string, o: Required<
     if (!holder[0]) throw new Error(`migration lock: this migrator's ticket ${owner} is missing or expired (lease ${o.leaseSeconds}s)`);
     if (Date.now() > deadline) throw new Error(`migration lock: another migrator (${holder[0].owner}) held the lock for more than ${Math.round(o.waitMs / 1000)}s`);
     o.onWait?.(holder[0].owner);
+    checkSignal(o.signal);
     await sleep(200);
   }
 }
@@ -141,13 +156,16 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions | s
   if (files.every(((done) => (f: string) => done.has(f))(await recorded()))) return [];
 
   const owner = randomUUID();
-  await acquireLock(client, owner, o);
+  checkSignal(o.signal);
   try {
+    // Inside the try: a ticket taken is released however this ends.
+    if (!o.exclusive) await acquireLock(client, owner, o);
     const done = await recorded();
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file)) continue;
       for (const statement of migrationStatements(readFileSync(join(dir, file), 'utf8'), o.cluster)) {
+        checkSignal(o.signal);
         try {
           await run(client, statement);
         } catch (e) {
@@ -159,6 +177,6 @@ export async function migrate(client: ClickHouseClient, opts: MigrateOptions | s
     }
     return applied;
   } finally {
-    await client.insert({ table: 'schema_migrations_lock', values: [{ owner, released: 1 }], format: 'JSONEachRow' }).catch(() => undefined);
+    if (!o.exclusive) await client.insert({ table: 'schema_migrations_lock', values: [{ owner, released: 1 }], format: 'JSONEachRow' }).catch(() => undefined);
   }
 }

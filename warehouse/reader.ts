@@ -29,7 +29,7 @@ export async function openReader(dataDir: string, env: NodeJS.ProcessEnv = proce
   // A real server is migrated by `migrate`, `start` and `worker`; readers may lack DDL grants.
   if (wh.kind === 'chdb') {
     try {
-      await migrate(wh.client);
+      await migrate(wh.client, { exclusive: true });
     } catch (e) {
       await wh.close();
       throw e;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { startClickHouseStandin, type ClickHouseStandin } from '../helpers/clickhouse-standin.js';
 import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
-import { MIGRATIONS_DIR, migrate } from '../../warehouse/migrate.js';
+import { MIGRATIONS_DIR, bookkeepingStatements, migrate } from '../../warehouse/migrate.js';
 import { startStraitSimulator, type StraitSimulator, type StraitRun } from '../../simulators/strait.js';
 import { simSource, startHarness, type Harness } from '../helpers/harness.js';
 import { chTime, runsAgainstTruth } from '../helpers/compare.js';
@@ -116,6 +116,40 @@ describe('migrations over HTTP', () => {
     // The latest definition of each view won: `runs` has 0005's workflow_name column.
     const cols = await (await migrators[1].client.query({ query: "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'runs'", format: 'JSONEachRow' })).json<{ name: string }>();
     expect(cols.map((c) => c.name)).toContain('workflow_name');
+  });
+  it('a migrator stopped by a signal stops between statements and releases its lock: the next one does not wait', async () => {
+    const wh = await warehouseIn('mig_stop');
+    const stop = new AbortController();
+    let statements = 0;
+    // Stops after a few statements have run, as a signal during a start would.
+    const counting = new Proxy(wh.client, {
+      get(target, prop, receiver) {
+        if (prop === 'command') return (params: Parameters<ClickHouseClient['command']>[0]) => {
+          if (++statements === 6) stop.abort(new Error('stopped by SIGTERM'));
+          return target.command(params);
+        };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await expect(migrate(counting, { signal: stop.signal, settleMs: 0 })).rejects.toThrow('stopped by SIGTERM');
+    expect(statements).toBe(6); // none after the signal
+    const live = await (await wh.client.query({ query: 'SELECT owner FROM schema_migrations_lock GROUP BY owner HAVING max(released) = 0', format: 'JSONEachRow' })).json();
+    expect(live).toEqual([]);
+    const t0 = Date.now();
+    const applied = await migrate(wh.client, { settleMs: 0, waitMs: 5_000 });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(applied.length).toBeGreaterThan(0);
+    expect(await migrate(wh.client)).toEqual([]);
+  });
+
+  it('an exclusive migrator (embedded chDB) takes no lock, so a ticket left by a killed one is no wait', async () => {
+    const wh = await warehouseIn('mig_excl');
+    for (const query of bookkeepingStatements()) await wh.client.command({ query });
+    // A live ticket of a migrator that was killed (lease 10 minutes).
+    await wh.client.insert({ table: 'schema_migrations_lock', values: [{ owner: 'killed-migrator' }], format: 'JSONEachRow' });
+    await expect(migrate(wh.client, { settleMs: 0, waitMs: 1_000 })).rejects.toThrow(/killed-migrator/);
+    expect(await migrate(wh.client, { exclusive: true })).toEqual(FILES);
   });
 });
 
