@@ -85,8 +85,19 @@ export class ClickHouseStore implements SyncStore {
     return this.writer.add('gone_runs', { source: this.ctx.source, run_id: runId, gone_at: toCh(this.now()), reason: reason.slice(0, 500), version: nextVersion() });
   }
 
-  workflowName(workflowId: string, name: string): Promise<void> {
-    return this.writer.add('workflow_names', { source: this.ctx.source, workflow_id: workflowId, name, seen_at: toCh(this.now()), version: nextVersion() });
+  /** The stored name of each workflow, read once: a name is written only when it is new or changed. */
+  private names: Promise<Map<string, string>> | null = null;
+
+  async workflowName(workflowId: string, name: string): Promise<void> {
+    this.names ??= select<{ workflow_id: string; name: string }>(
+      this.client,
+      'SELECT workflow_id, argMax(name, version) AS name FROM workflow_names WHERE source = {source:String} GROUP BY workflow_id',
+      { source: this.ctx.source },
+    ).then((rows) => new Map(rows.map((r) => [r.workflow_id, r.name])));
+    const known = await this.names;
+    if (known.get(workflowId) === name) return;
+    known.set(workflowId, name);
+    await this.writer.add('workflow_names', { source: this.ctx.source, workflow_id: workflowId, name, seen_at: toCh(this.now()), version: nextVersion() });
   }
 
   flush(): Promise<void> {

@@ -117,6 +117,14 @@ describeProviderSync(
       await expectWarehouseMatchesTruth(p);
     });
 
+    it('a sync with nothing changed at the provider writes no rows (workflow names included)', async () => {
+      const before = await p.h.query<any>('SELECT count() c FROM workflow_names');
+      const res = await p.sync();
+      expect(res.counts.rows_written).toBe(0);
+      expect(await p.h.query<any>('SELECT count() c FROM workflow_names')).toEqual(before);
+      expect(num(before[0].c)).toBeGreaterThan(0);
+    });
+
     it('a non-200 envelope code is an error even on HTTP 200; 429 with Retry-After is waited out', async () => {
       p.sim.advance(15 * 60_000);
       p.sim.faults.add({ path: /^\/v1\/runs\//, status: 200, times: 2, body: JSON.stringify({ code: 500, data: null, message: 'internal error', requestId: 'req_x' }) });
