@@ -88,8 +88,8 @@ export async function measure(command: string, args: string[], opts: {
     node?: boolean;
     usageFile?: string;
     timeoutMs?: number;
-    /** Keep a stdin pipe open for the caller (through `onLine`'s child). */
-    stdin?: boolean;
+    /** An IPC channel to the child (messages through `onLine`'s child). */
+    ipc?: boolean;
     /** Each line the process writes on stdout, as it comes. */
     onLine?: (line: string, child: ChildProcess) => void;
   },): Promise<ProcessFigures> {
@@ -100,7 +100,7 @@ export async function measure(command: string, args: string[], opts: {
   const child = spawn(command, fullArgs, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, ...(usageFile ? { RUNSYNC_BENCH_USAGE: usageFile } : {}) },
-    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
   running.add(child);

@@ -292,7 +292,7 @@ async function serviceCase(s: Scenario, insertRows: number): Promise<void> {
   let requestsFull: { url: string; token: string }[] = [];
   let requestsAgain: { url: string; token: string }[] = [];
   const r = await measure(process.execPath, ['--import', 'tsx', join(REPO, 'bench', 'service-sync.ts'), config, dataDir, String(insertRows)], {
-    env: env(s), cwd: REPO, stdin: true, timeoutMs: 300_000,
+    env: env(s), cwd: REPO, ipc: true, timeoutMs: 300_000,
     onLine: (line, child) => {
       if (!line.startsWith('{')) return;
       const m = JSON.parse(line) as { phase: string; wallMs: number; cpuMs: number };
@@ -300,7 +300,7 @@ async function serviceCase(s: Scenario, insertRows: number): Promise<void> {
       if (m.phase === 'full') {
         requestsFull = capture(s);
         clearLogs(s);
-        child.stdin!.write('go\n');
+        child.send('go');
       }
       if (m.phase === 'again') requestsAgain = capture(s);
     },

@@ -63,7 +63,8 @@ try {
   const full = await timed();
   // The benchmark reads the simulators' request log between the two syncs.
   process.stdout.write(JSON.stringify({ phase: 'full', startupMs, ...full }) + '\n');
-  await new Promise<void>((res) => process.stdin.once('data', () => res()));
+  // Over IPC: the embedded engine takes standard input away (warehouse/client.ts).
+  await new Promise<void>((res) => process.once('message', () => res()));
   const again = await timed();
   process.stdout.write(JSON.stringify({ phase: 'again', ...again }) + '\n');
 

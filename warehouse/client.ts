@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { ClickHouseLog } from '../core/log.js';
@@ -60,6 +60,27 @@ export function httpClientOptions(env: NodeJS.ProcessEnv, role: WarehouseRole = 
 }
 
 /**
+ * chDB is clickhouse-local inside this process, and clickhouse-local takes standard input, when
+ * it is a pipe or a file, as more rows for every INSERT: an open pipe holds each insert until it
+ * closes, and whatever it carries is refused with the rows or, with async inserts off, added to
+ * them. runsync reads nothing from standard input, so the engine gets /dev/null there: fd 0 is
+ * closed and /dev/null, opened next, takes the lowest free descriptor, 0. A terminal is left as
+ * it is (clickhouse-local does not read one).
+ */
+function keepStdinFromEngine(): void {
+  let st;
+  try {
+    st = fstatSync(0);
+  } catch {
+    return; // no fd 0 at all: nothing to read
+  }
+  if (!(st.isFIFO() || st.isSocket() || st.isFile())) return;
+  closeSync(0);
+  const fd = openSync('/dev/null', 'r');
+  if (fd !== 0) closeSync(fd); // fd 0 was taken meanwhile by another thread: it is not stdin any more either
+}
+
+/**
  * The one place a ClickHouse client is made. Embedded chDB by default; a real server
  * (or ClickHouse Cloud) over HTTP when CLICKHOUSE_URL is set. Everything else in
  * runsync talks to the returned `@clickhouse/client` instance and never knows which.
@@ -73,6 +94,7 @@ export async function openWarehouse(opts: WarehouseOptions): Promise<Warehouse> 
   }
   const path = resolve(join(opts.dataDir, 'clickhouse'));
   mkdirSync(path, { recursive: true });
+  keepStdinFromEngine();
   // Imported lazily: the 500 MB engine is only loaded when the embedded warehouse is used.
   const { createChdbConnection } = await import('chdb/connection').catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ERR_MODULE_NOT_FOUND') throw e;

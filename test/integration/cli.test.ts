@@ -9,16 +9,21 @@ let sim: StraitSimulator;
 let dir: string;
 
 /** Runs the real CLI in its own process, joined to the test run's Temporal server. */
-function runsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function runsync(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/runsync.js', ...args], {
       env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    // A pipe that carries this and stays open until the process ends, as a parent's may.
+    if (stdin !== undefined) {
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.write(stdin);
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
@@ -93,6 +98,20 @@ describe('runsync CLI', () => {
     // A wrong token is one line: no SDK stack frames, no task token.
     expect(r.stderr).not.toMatch(/^\s+at |taskToken|task_token/m);
     expect(r.stdout.split('\n').filter((l) => /^\s+bad\s/.test(l))).toHaveLength(1);
+  });
+
+  it('standard input is not read by the embedded engine: a pipe held open, with rows in it, neither holds nor changes a sync', async () => {
+    const data = join(dir, 'stdin-data');
+    const junk = 'hello\n{"source":"good","run_id":"from-stdin"}\n';
+    const started = Date.now();
+    const r = await runsync(['sync', '--once', '--source', 'good', '--config', join(dir, 'runsync.config.json'), '--data-dir', data], { GOOD_TOKEN: sim.token }, junk);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`good\\s+ok\\s+new=${sim.truth().runs.length} `));
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const q = await runsync(['sql', "SELECT count(), countIf(run_id = 'from-stdin') FROM runs FORMAT TSV", '--config', join(dir, 'runsync.config.json'), '--data-dir', data], {}, junk);
+    expect(q.code).toBe(0);
+    expect(q.stdout).toBe(`${sim.truth().runs.length}\t0\n`);
   });
 
   it('a missing token variable: one line naming the source once', async () => {
