@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** An answer's headers, by lower-case name (a fetch `Headers` is one). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /** The slowest pace a pacer falls to (requests per second). */
 const MIN_RATE = 0.2;
 
@@ -46,7 +51,7 @@ export class Pacer {
   }
 
   /** An answer that was not rate-limited, with the provider's rate headers if it sent them. */
-  ok(headers?: Headers): void {
+  ok(headers?: HeaderReader): void {
     this.rate = Math.min(this.ceiling, (this.limited ? this.rate + 1 / this.rate : this.rate * 1.1));
     if (!headers) return;
     const limit = num(headers.get('x-ratelimit-limit'));

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter } from '../../http/client.js';
 import { Pacer } from '../../http/pacer.js';
@@ -62,6 +63,35 @@ describe('HTTP client', () => {
     const s = await scripted(Array.from({ length: 5 }, () => ({ status: 500, body: 'boom' })));
     const err: any = await client(s.url, { maxRetries: 2 }).getJson("/x", {}, "GET /x").catch((e) => e);
     expect(err.message).toMatch(/GET \/x: HTTP 500.*\(gave up after 3 attempts\)/);
+  });
+
+  it('reads answers compressed as asked (gzip, br), or with a byte-order mark; the size limit applies unpacked', async () => {
+    const doc = { data: Array.from({ length: 500 }, (_, i) => ({ id: `run-${i}`, status: 'completed' })) };
+    const text = JSON.stringify(doc);
+    const encodings: (string | undefined)[] = [];
+    server = createServer((req, res) => {
+      encodings.push(req.headers['accept-encoding']);
+      if (req.url === '/gzip') res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(text));
+      else if (req.url === '/br') res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'br' }).end(brotliCompressSync(text));
+      else res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end('\ufeff' + text);
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
+    for (const path of ['/gzip', '/br', '/bom']) expect(await client(url).getJson(path, {}, `GET ${path}`)).toEqual(doc);
+    expect(encodings[0]).toMatch(/gzip/);
+    // Compressed, the answer is small; unpacked, it passes the limit and is refused, naming the endpoint.
+    expect(gzipSync(text).length).toBeLessThan(text.length / 4);
+    const err: any = await client(url, { maxResponseBytes: text.length - 100 }).getJson('/gzip', {}, 'GET /gzip').catch((e) => e);
+    expect(err.message).toMatch(/^GET \/gzip: answer of \d+ bytes or more is larger than the \d+-byte limit/);
+  });
+
+  it('a request that outlasts timeoutMs is a transient failure saying so', async () => {
+    server = createServer((_req, res) => setTimeout(() => res.writeHead(200).end('{}'), 1_000));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server!.address() as { port: number }).port}`;
+    const err: any = await client(url, { timeoutMs: 100, maxRetries: 0 }).getJson('/slow', {}, 'GET /slow').catch((e) => e);
+    expect(err.message).toBe('GET /slow: timed out after 100 ms (gave up after 1 attempts)');
+    expect(err.kind).toBe('transient');
   });
 
   it('reads Retry-After as seconds or an HTTP date', () => {
