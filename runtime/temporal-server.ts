@@ -61,9 +61,13 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
   );
   let exited: number | null = null;
   const gone = new Promise<void>((r) => child.once('exit', (code) => ((exited = code ?? -1), r())));
+  // At once, not gracefully: runsync stops the server last, after its worker and connections
+  // have closed, and a graceful stop then only idles (about a second, waiting in the server's
+  // drain on its own internal pollers). Its store, SQLite, keeps what was committed through a
+  // kill; tasks it had not processed yet are processed at its next start.
   async function stop(): Promise<void> {
     if (exited !== null) return;
-    child.kill('SIGTERM');
+    child.kill('SIGUSR2');
     await Promise.race([gone, sleep(6_000)]);
     if (exited === null) child.kill('SIGKILL');
   }
@@ -83,7 +87,7 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
         unregister();
         throw new Error(`the Temporal dev server did not answer on ${address} within 60 s; see ${join(dir, 'temporal.log')}`);
       }
-      await sleep(250);
+      await sleep(50);
     }
   }
   return {
