@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
 import { resolveTemporalCli } from './temporal-cli.js';
 import { checkStopping, onStop } from './lifecycle.js';
 import { PROJECT_ROOT } from '../core/paths.js';
@@ -28,6 +27,17 @@ export async function freePort(preferred = 0): Promise<number> {
       });
     });
   return (preferred && (await tryPort(preferred))) || (await tryPort(0))!;
+}
+
+/** Resolves when 127.0.0.1:port accepts a connection, rejects when it refuses. */
+function portOpen(port: number): Promise<void> {
+  return new Promise((res, rej) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      res();
+    });
+    socket.once('error', rej);
+  });
 }
 
 /**
@@ -77,6 +87,9 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
     checkStopping();
     if (exited !== null) throw new Error(`the Temporal dev server exited with code ${exited}; see ${join(dir, 'temporal.log')}`);
     try {
+      // A gRPC connection tried before the port is open backs off for a second: knock first.
+      await portOpen(port);
+      const { Connection } = await import('@temporalio/client');
       const conn = await Connection.connect({ address, connectTimeout: 1_000 });
       await conn.workflowService.getSystemInfo({});
       await conn.close();

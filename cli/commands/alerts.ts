@@ -1,8 +1,5 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
-import { openReader } from '../../warehouse/reader.js';
-import { startServices } from '../../runtime/services.js';
-import { transitions } from '../../alerts/state.js';
 import type { alerts, AlertsResult } from '../../workflows/alerts.js';
 
 export const alertsCommand: Command = {
@@ -10,6 +7,9 @@ export const alertsCommand: Command = {
   summary: 'evaluate the alert rules now: print what fires or resolves (--dry-run), or record and deliver it through Temporal',
   options: [{ flags: '--dry-run', description: 'print what would fire or resolve; record and deliver nothing' }],
   async run({ values }) {
+    const { openReader } = await import('../../warehouse/reader.js');
+    const { startServices } = await import('../../runtime/services.js');
+    const { transitions } = await import('../../alerts/state.js');
     const ctx = cliContext(values);
     if (ctx.config.alerts.rules.length === 0) {
       out('no alert rules configured: add them under "alerts" in runsync.config.json (see docs/metrics.md for what they measure)');

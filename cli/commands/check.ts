@@ -2,13 +2,13 @@ import type { Command } from '../args.js';
 import { JSON_OPTION } from '../args.js';
 import { cliContext, out, outJson } from '../context.js';
 import { UsageError } from '../errors.js';
-import { checkSource } from '../../runtime/check.js';
 
 export const checkCommand: Command = {
   name: 'check',
   summary: 'validate the config and check every source: token set and accepted, API answering',
   options: [{ flags: '--source <name>', description: 'check only this source (repeatable)', multiple: true }, JSON_OPTION],
   async run({ values }) {
+    const { checkSource } = await import('../../runtime/check.js');
     const ctx = cliContext(values);
     const only = (values.source as string[] | undefined) ?? [];
     const configured = ctx.config.sources.map((s) => s.name);

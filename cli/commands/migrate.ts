@@ -1,7 +1,5 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
-import { openWarehouse } from '../../warehouse/client.js';
-import { migrate } from '../../warehouse/migrate.js';
 import { claimDataDir } from '../../runtime/instance.js';
 import { logger } from '../../core/log.js';
 
@@ -9,6 +7,8 @@ export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'apply pending warehouse migrations (schema/migrations) and exit',
   async run({ values }) {
+    const { openWarehouse } = await import('../../warehouse/client.js');
+    const { migrate } = await import('../../warehouse/migrate.js');
     const ctx = cliContext(values);
     if (!process.env.CLICKHOUSE_URL) await claimDataDir(ctx.dataDir, 'migrate', (m) => logger().warn(m));
     const wh = await openWarehouse({ dataDir: ctx.dataDir });

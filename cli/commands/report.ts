@@ -3,8 +3,7 @@ import type { Command } from '../args.js';
 import { JSON_OPTION } from '../args.js';
 import { cliContext, out, outJson } from '../context.js';
 import { UsageError } from '../errors.js';
-import { openReader } from '../../warehouse/reader.js';
-import { generateReport, lastCompleteWeek, parseIsoWeek, type ReportFormat } from '../../report/index.js';
+import type { ReportFormat } from '../../report/index.js';
 
 export const reportCommand: Command = {
   name: 'report',
@@ -17,6 +16,8 @@ export const reportCommand: Command = {
     { ...JSON_OPTION, description: 'print the report data (summary and sections) as JSON' },
   ],
   async run({ values }) {
+    const { openReader } = await import('../../warehouse/reader.js');
+    const { generateReport, lastCompleteWeek, parseIsoWeek } = await import('../../report/index.js');
     const format = (values.format ?? (typeof values.out === 'string' && values.out.endsWith('.html') ? 'html' : 'md')) as ReportFormat;
     if (format !== 'md' && format !== 'html') throw new UsageError(`--format must be md or html, not ${JSON.stringify(values.format)}`);
     let week;

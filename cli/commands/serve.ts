@@ -1,11 +1,7 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
-import { openWarehouse, type Warehouse } from '../../warehouse/client.js';
-import { migrate } from '../../warehouse/migrate.js';
-import { startHttpServer, type Route } from '../../server/app.js';
-import { serviceRoutes } from '../../server/routes.js';
-import { closeSqlEngines } from '../../server/sql-endpoint.js';
-import { registerWarehouseMetrics, scrape, startMetricsServer } from '../../core/metrics.js';
+import type { Warehouse } from '../../warehouse/client.js';
+import type { Route } from '../../server/app.js';
 import type { Services } from '../../runtime/services.js';
 import type { RunsyncConfig } from '../../config/schema.js';
 
@@ -15,6 +11,7 @@ export const metricsRoute: Route = {
   path: '/metrics',
   public: true,
   handle: async ({ res }) => {
+    const { scrape } = await import('../../core/metrics.js');
     const { contentType, body } = await scrape();
     res.writeHead(200, { 'content-type': contentType });
     res.end(body);
@@ -35,6 +32,12 @@ export interface ServeOptions {
  * read-only SQL (forwarded to ClickHouse as the `bi` user when CLICKHOUSE_BI_USER is set), /metrics.
  */
 export async function startServe(o: ServeOptions): Promise<{ url: string; warehouse: Warehouse; close(): Promise<void> }> {
+  const { openWarehouse } = await import('../../warehouse/client.js');
+  const { migrate } = await import('../../warehouse/migrate.js');
+  const { startHttpServer } = await import('../../server/app.js');
+  const { serviceRoutes } = await import('../../server/routes.js');
+  const { closeSqlEngines } = await import('../../server/sql-endpoint.js');
+  const { registerWarehouseMetrics } = await import('../../core/metrics.js');
   const warehouse = await openWarehouse({ dataDir: o.dataDir, env: o.env });
   try {
     // Workers migrate too; the lock makes the first one to start do it.
@@ -67,6 +70,7 @@ export const serveCommand: Command = {
     { flags: '--port <port>', description: 'port to listen on (default server.port)' },
   ],
   async run({ values }) {
+    const { startMetricsServer } = await import('../../core/metrics.js');
     const ctx = cliContext(values);
     const host = values.host ?? ctx.config.server.host;
     const port = values.port !== undefined ? Number(values.port) : ctx.config.server.port;

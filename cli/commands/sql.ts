@@ -1,13 +1,6 @@
 import type { Command } from '../args.js';
 import { cliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { openWarehouse } from '../../warehouse/client.js';
-import { migrate } from '../../warehouse/migrate.js';
-import { readServiceFile } from '../../server/service-file.js';
-import { openReader } from '../../warehouse/reader.js';
-import { runUserQuery } from '../../warehouse/user-query.js';
-import { openReadOnlyEngine } from '../../server/readonly-engine.js';
-import { guardQuery } from '../../server/sql-endpoint.js';
 
 const HUMAN_FORMAT = 'PrettyCompactMonoBlock';
 
@@ -17,6 +10,13 @@ export const sqlCommand: Command = {
   args: '[query...]',
   help: 'example: runsync sql "SELECT status, count() FROM runs GROUP BY status FORMAT TSV"',
   async run({ values, positionals }) {
+    const { openWarehouse } = await import('../../warehouse/client.js');
+    const { migrate } = await import('../../warehouse/migrate.js');
+    const { readServiceFile } = await import('../../server/service-file.js');
+    const { openReader } = await import('../../warehouse/reader.js');
+    const { runUserQuery } = await import('../../warehouse/user-query.js');
+    const { openReadOnlyEngine } = await import('../../server/readonly-engine.js');
+    const { guardQuery } = await import('../../server/sql-endpoint.js');
     const query = positionals.join(' ').trim();
     if (!query) throw new UsageError('give a query, e.g. runsync sql "SELECT status, count() FROM runs GROUP BY status"');
     const ctx = cliContext(values);

@@ -2,24 +2,10 @@ import type { Command } from '../args.js';
 import { JSON_OPTION } from '../args.js';
 import { cliContext, out, outJson } from '../context.js';
 import { UsageError } from '../errors.js';
-import { startServices } from '../../runtime/services.js';
-import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
-import { applyAlertsSchedule } from '../../runtime/alerts-schedule.js';
-import { cancelSyncs, formatOutcomes, syncOnce } from '../../runtime/run-sync.js';
-import { startDemo } from '../../runtime/demo.js';
-import { startHttpServer } from '../../server/app.js';
-import { serviceRoutes } from '../../server/routes.js';
-import { warehouseSummary } from '../../runtime/summary.js';
-import { addToInbox } from '../../warehouse/queries.js';
-import { generateReport } from '../../report/index.js';
-import { weekOf } from '../../report/week.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { removeServiceFile, writeServiceFile } from '../../server/service-file.js';
-import { closeSqlEngines } from '../../server/sql-endpoint.js';
 import { claimDataDir, checkPortFree, recordUrl } from '../../runtime/instance.js';
 import { beforeStopping, checkStopping, onStop, setSignalExitCode, unlessStopping } from '../../runtime/lifecycle.js';
-import { showProgress } from '../../runtime/progress.js';
 import { syncWorkflowId } from '../../workflows/ids.js';
 import { logger } from '../../core/log.js';
 
@@ -36,6 +22,20 @@ export const startCommand: Command = {
     { ...JSON_OPTION, description: 'with --once: print the sync outcomes as JSON' },
   ],
   async run({ values }) {
+    const { startServices } = await import('../../runtime/services.js');
+    const { applyReportSchedule, applySchedules } = await import('../../runtime/schedules.js');
+    const { applyAlertsSchedule } = await import('../../runtime/alerts-schedule.js');
+    const { cancelSyncs, formatOutcomes, syncOnce } = await import('../../runtime/run-sync.js');
+    const { startDemo } = await import('../../runtime/demo.js');
+    const { startHttpServer } = await import('../../server/app.js');
+    const { serviceRoutes } = await import('../../server/routes.js');
+    const { warehouseSummary } = await import('../../runtime/summary.js');
+    const { addToInbox } = await import('../../warehouse/queries.js');
+    const { generateReport } = await import('../../report/index.js');
+    const { weekOf } = await import('../../report/week.js');
+    const { removeServiceFile, writeServiceFile } = await import('../../server/service-file.js');
+    const { closeSqlEngines } = await import('../../server/sql-endpoint.js');
+    const { showProgress } = await import('../../runtime/progress.js');
     const ctx = cliContext(values);
     const explicitPort = values.port !== undefined;
     const port = explicitPort ? Number(values.port) : ctx.config.server.port;

@@ -1,15 +1,14 @@
 import type { Command } from '../args.js';
 import { JSON_OPTION } from '../args.js';
 import { cliContext, isoUtc, out, outJson } from '../context.js';
-import { openReader } from '../../warehouse/reader.js';
-import { sourceStatus } from '../../runtime/status.js';
-import { readServiceFile } from '../../server/service-file.js';
-import { formatProgress, ProgressReader, type SyncProgressView } from '../../runtime/progress.js';
-import { Client, Connection } from '@temporalio/client';
-import { temporalConnectOptions } from '../../runtime/temporal-connection.js';
+import type { SyncProgressView } from '../../runtime/progress.js';
 
 /** The running service's syncs in flight, read from its Temporal (null when there is no service to ask). */
 async function inFlight(dataDir: string, sources: string[]): Promise<Map<string, SyncProgressView> | null> {
+  const { readServiceFile } = await import('../../server/service-file.js');
+  const { ProgressReader } = await import('../../runtime/progress.js');
+  const { Client, Connection } = await import('@temporalio/client');
+  const { temporalConnectOptions } = await import('../../runtime/temporal-connection.js');
   const service = readServiceFile(dataDir);
   const temporal = service?.temporal;
   if (!temporal) return null;
@@ -28,6 +27,9 @@ export const statusCommand: Command = {
   summary: 'per source: last sync and its outcome, watermark, open runs, and the sync in flight with its progress',
   options: [JSON_OPTION],
   async run({ values }) {
+    const { openReader } = await import('../../warehouse/reader.js');
+    const { sourceStatus } = await import('../../runtime/status.js');
+    const { formatProgress } = await import('../../runtime/progress.js');
     const ctx = cliContext(values);
     const wh = await openReader(ctx.dataDir);
     try {

@@ -2,8 +2,6 @@ import type { Command } from '../args.js';
 import { JSON_OPTION } from '../args.js';
 import { cliContext, out, outJson } from '../context.js';
 import { UsageError } from '../errors.js';
-import { startServices } from '../../runtime/services.js';
-import { formatOutcomes, syncOnce } from '../../runtime/run-sync.js';
 import { claimDataDir } from '../../runtime/instance.js';
 import { checkStopping } from '../../runtime/lifecycle.js';
 import { logger } from '../../core/log.js';
@@ -18,6 +16,8 @@ export const syncCommand: Command = {
     JSON_OPTION,
   ],
   async run({ values }) {
+    const { startServices } = await import('../../runtime/services.js');
+    const { formatOutcomes, syncOnce } = await import('../../runtime/run-sync.js');
     if (!values.once) throw new UsageError('runsync sync runs one sync and exits: pass --once (for continuous syncing use `runsync start`)');
     const ctx = cliContext(values);
     if (ctx.config.sources.length === 0) throw new UsageError('no sources configured: add them to runsync.config.json (see README) or try `runsync start --demo --once`');

@@ -1,9 +1,5 @@
 import type { Command } from '../args.js';
 import { cliContext, out } from '../context.js';
-import { openWarehouse } from '../../warehouse/client.js';
-import { migrate } from '../../warehouse/migrate.js';
-import { readServiceFile } from '../../server/service-file.js';
-import { InboxAdmission, inboxSource, parseRunIds } from '../../server/inbox.js';
 
 /**
  * Hands run ids to a source that cannot list its runs (DX). With the service running on
@@ -16,6 +12,10 @@ export const trackCommand: Command = {
   args: '<source> <runIds...>',
   help: 'example: runsync track dx-prod 8f2c1e 9a7b3d',
   async run({ values, positionals }) {
+    const { openWarehouse } = await import('../../warehouse/client.js');
+    const { migrate } = await import('../../warehouse/migrate.js');
+    const { readServiceFile } = await import('../../server/service-file.js');
+    const { InboxAdmission, inboxSource, parseRunIds } = await import('../../server/inbox.js');
     const [name, ...rest] = positionals;
     const ctx = cliContext(values);
     const ids = parseRunIds(rest);

@@ -4,10 +4,6 @@ import { UsageError } from '../errors.js';
 import { setSignalExitCode } from '../../runtime/lifecycle.js';
 import { claimDataDir } from '../../runtime/instance.js';
 import { logger } from '../../core/log.js';
-import { startServices } from '../../runtime/services.js';
-import { applyReportSchedule, applySchedules } from '../../runtime/schedules.js';
-import { applyAlertsSchedule } from '../../runtime/alerts-schedule.js';
-import { missingTokens } from '../../runtime/tokens.js';
 
 export const workerCommand: Command = {
   name: 'worker',
@@ -17,6 +13,10 @@ export const workerCommand: Command = {
     { flags: '--prune-schedules', description: 'with --schedules: delete schedules of sources not in this config' },
   ],
   async run({ values }) {
+    const { startServices } = await import('../../runtime/services.js');
+    const { applyReportSchedule, applySchedules } = await import('../../runtime/schedules.js');
+    const { applyAlertsSchedule } = await import('../../runtime/alerts-schedule.js');
+    const { missingTokens } = await import('../../runtime/tokens.js');
     const ctx = cliContext(values);
     if (!process.env.TEMPORAL_ADDRESS && !ctx.config.temporal.address) {
       throw new UsageError('runsync worker joins an existing Temporal cluster: set TEMPORAL_ADDRESS (or temporal.address in the config); for everything embedded use `runsync start`');
