@@ -9,6 +9,11 @@ const MAX_YEAR = 2299;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Parses a timestamp leniently; returns null for null/empty and throws on garbage. */
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+function daysInMonth(y: number, mo: number): number {
+  return mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : DAYS[mo - 1];
+}
+
 export function parseTimestamp(value: unknown, field = 'timestamp'): number | null {
   if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
@@ -18,7 +23,7 @@ export function parseTimestamp(value: unknown, field = 'timestamp'): number | nu
   const [, y, mo, d, h, mi, s = '0', frac = '', tz = 'Z'] = m;
   // Calendar values are checked, not rolled over: 2026-13-45 is an error, not 2027-02-14.
   if (+mo < 1 || +mo > 12) throw new TypeError(`${field}: month ${mo} does not exist: ${value}`);
-  if (+d < 1 || +d > new Date(Date.UTC(+y, +mo, 0)).getUTCDate()) throw new TypeError(`${field}: day ${d} does not exist in ${y}-${mo}: ${value}`);
+  if (+d < 1 || +d > daysInMonth(+y, +mo)) throw new TypeError(`${field}: day ${d} does not exist in ${y}-${mo}: ${value}`);
   if (+h > 23 || +mi > 59 || +s > 60) throw new TypeError(`${field}: time of day ${h}:${mi}:${s} does not exist: ${value}`);
   if (+y < MIN_YEAR || +y > MAX_YEAR) throw new TypeError(`${field}: year ${y} is outside ${MIN_YEAR}–${MAX_YEAR}, the range the warehouse stores: ${value}`);
   const ms = Number((frac + '000').slice(0, 3));
@@ -38,7 +43,9 @@ export function toCh(ms: number): string;
 export function toCh(ms: number | null | undefined): string | null;
 export function toCh(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  // `YYYY-MM-DDTHH:mm:ss.sssZ` for every year the warehouse stores (MIN_YEAR–MAX_YEAR).
+  const iso = new Date(ms).toISOString();
+  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
 }
 
 /** Reads a `DateTime64(3,'UTC')` value as ClickHouse prints it back. */
