@@ -54,12 +54,18 @@ const dispatcher = new Agent({ keepAliveTimeout: 10_000 });
 /** Answers may come compressed, as fetch allowed; the size limit applies to what they unpack to (`readCapped`). */
 const ACCEPT = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br' };
 
+/** Drops an answer's body (undici reports a destroyed body as an error event, which nobody waits for here). */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 function unpacked(body: Readable, encoding: string | null, endpoint: string, status: number): AsyncIterable<Buffer> {
   const coding = (encoding ?? '').trim().toLowerCase();
   if (coding === '' || coding === 'identity') return body;
   const unzip = coding === 'gzip' || coding === 'x-gzip' ? createGunzip() : coding === 'deflate' ? createInflate() : coding === 'br' ? createBrotliDecompress() : null;
   if (!unzip) {
-    body.destroy();
+    discard(body);
     throw new HttpError(`${endpoint}: answer in content-encoding "${coding.slice(0, 40)}", which was not asked for (gzip, deflate, br)`, status, endpoint, 'permanent');
   }
   // A body cut off or not in the encoding ends the iteration with an error (retried).
@@ -81,7 +87,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], headers: Header
   const declared = Number(headers.get('content-length'));
   const tooLarge = (n: number) => new HttpError(`${endpoint}: answer of ${n} bytes or more is larger than the ${max}-byte limit (maxResponseBytes)`, status, endpoint, 'permanent');
   if (Number.isFinite(declared) && declared > max) {
-    body.destroy();
+    discard(body);
     throw tooLarge(declared);
   }
   const chunks: Buffer[] = [];
@@ -89,7 +95,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], headers: Header
   for await (const chunk of unpacked(body, headers.get('content-encoding'), endpoint, status)) {
     bytes += chunk.byteLength;
     if (bytes > max) {
-      body.destroy();
+      discard(body);
       throw tooLarge(bytes);
     }
     chunks.push(chunk);
@@ -216,8 +222,8 @@ export class HttpClient {
         headers = headerReader(res.headers);
         if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) break;
         const location = headers.get('location');
-        res.body.destroy();
-        if (!location) break;
+        if (!location) break; // an answer like any other
+        discard(res.body);
         const next = new URL(location, at);
         const from = new URL(at).origin;
         if (next.origin !== from) return fail(`${endpoint}: HTTP ${res.statusCode} redirect from ${from} to ${next.origin} refused: a source's data comes from its own origin only`, res.statusCode, 'permanent');

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { SourceConfig } from '../config/schema.js';
-import { isRejected, type BoundProvider, type BoundStream, type FetchedRun, type ListedRun } from '../providers/types.js';
+import { isRejected, type BoundProvider, type BoundStream, type FetchedRun, type ListedRun, type Rejected } from '../providers/types.js';
 import type { HttpClient } from '../http/client.js';
 import { failureKind, HttpError } from '../http/errors.js';
-import { paginate, pick, fillPath, type PageState } from '../http/paging.js';
+import { paginate, pick, fillPath, type Page, type PageState } from '../http/paging.js';
 import { scrub, scrubEmailText, scrubEmails, scrubText } from '../core/redact.js';
 import { parseDuration } from '../core/time.js';
 import type { Logger } from '../core/log.js';
@@ -137,20 +137,45 @@ export class SourceSync {
         if (left <= 0 || Date.now() >= deadline) return this.result({ stream: stream.name, parent, page: state });
         let next: PageState | null = null;
         let below = false;
+        // Pipelined: the next page is asked for while this page's runs are fetched, and this
+        // page's rows are written and checked while the next page's runs are fetched. The
+        // cursor still moves on only after a page's rows are written and checked, in order.
+        const pageStream = paginate(this.d.http, stream.collection, { vars, window, start: state, budget: { maxPages: left, deadline } })[Symbol.asyncIterator]();
+        let confirmed: Promise<void> = Promise.resolve();
         try {
-          for await (const page of paginate(this.d.http, stream.collection, { vars, window, start: state, budget: { maxPages: left, deadline } })) {
+          const readAhead = (): Promise<ReadPage | null> => {
+            const p = pageStream.next().then((r) => (r.done ? null : this.readPage(r.value, stream)));
+            p.catch(() => undefined); // awaited on the next turn; unawaited only when this page fails
+            return p;
+          };
+          let ahead: Promise<ReadPage | null> | null = readAhead();
+          while (ahead) {
+            const read: ReadPage | null = await ahead;
+            ahead = null;
+            if (!read) break;
+            const page = read.page;
             this.counts.pages++;
             pages++;
             if (page.warning) await this.quarantine('warning', stream.collection.endpoint, parent ?? '', page.warning, null);
-            below = await this.processListItems(page.items, stream, since);
-            await this.confirm();
+            const plan = await this.planListItems(read, stream, since);
+            if (!plan.below && page.next) ahead = readAhead();
+            await this.fetchListed(plan, stream.collection.endpoint);
             next = page.next;
             state = next ?? undefined;
+            below = plan.below;
+            // What the heartbeat says is taken now, before the next page changes it.
+            const progress = below ? null : { phase: 'list' as const, cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), done: this.done(at, parents, pi, since, window.now), ...this.tally() };
+            const before = confirmed;
+            confirmed = before.then(() => this.confirm()).then(() => {
+              if (progress) this.d.heartbeat(progress);
+            });
+            confirmed.catch(() => undefined); // awaited below
             if (below) break;
-            // The cursor moves on only after this page's rows are written and checked.
-            this.d.heartbeat({ phase: 'list', cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), done: this.done(at, parents, pi, since, window.now), ...this.tally() });
           }
+          await confirmed;
         } catch (e) {
+          // A failed write or check outranks the page's own failure.
+          await confirmed;
           if (!parent || !(e instanceof HttpError) || e.kind === 'auth' || this.d.signal?.aborted) throw e;
           // One parent's listing failing (a workflow's runs) must not stop the others; the
           // watermark stays where it was so its runs are listed again next time.
@@ -158,6 +183,8 @@ export class SourceSync {
           this.holdWatermark(since);
           this.gaps++;
           next = null;
+        } finally {
+          await pageStream.return?.(undefined).catch(() => undefined);
         }
         if (next && !below) return this.result({ stream: stream.name, parent, page: next }); // budget spent mid-collection
         state = undefined;
@@ -217,19 +244,32 @@ export class SourceSync {
     return ids;
   }
 
-  /** Validates, deduplicates and fetches what changed; true when the page reached below the window. */
-  private async processListItems(items: unknown[], stream: BoundStream, since: number): Promise<boolean> {
+  /** Validates and deduplicates a page's items, and decides which runs to fetch. */
+  /**
+   * A page's items checked and read, and the warehouse asked what it knows of them: no state of
+   * this sync is read or changed, so it runs while the page before is still being fetched.
+   */
+  private readPage(page: Page, stream: BoundStream): ReadPage {
+    const items = page.items.map((raw): ReadItem => {
+      const over = overLimits(raw, this.d.limits);
+      return over ? { raw, over } : { raw, listed: this.d.provider.readListItem(raw, stream.name) };
+    });
+    const keys = items.flatMap((i) => (i.listed && !isRejected(i.listed) ? [i.listed.key] : []));
+    const known = this.d.store.knownRuns(keys);
+    known.catch(() => undefined); // awaited by planListItems
+    return { page, items, known };
+  }
+
+  private async planListItems(read: ReadPage, stream: BoundStream, since: number): Promise<ListingPlan> {
     const endpoint = stream.collection.endpoint;
     const valid: ListedRun[] = [];
     let below = false;
     const latest = this.now() + this.d.futureToleranceMs;
-    for (const raw of items) {
-      const over = overLimits(raw, this.d.limits);
-      if (over) {
+    for (const { raw, over, listed } of read.items) {
+      if (over || !listed) {
         await this.quarantine('error', endpoint, keyOf(raw), `list item ${over}`, null);
         continue;
       }
-      const listed = this.d.provider.readListItem(raw, stream.name);
       if (isRejected(listed)) {
         // Overlapping pages list a bad record again: it is quarantined once per sync.
         const said = `${keyOf(raw)} ${listed.rejected}`;
@@ -250,7 +290,7 @@ export class SourceSync {
       this.seen.add(listed.key);
       valid.push(listed);
     }
-    const known = await this.d.store.knownRuns(valid.map((v) => v.key));
+    const known = await read.known;
     const settleSince = this.now() - parseDuration(this.d.source.settle);
     const showsChanges = this.d.provider.listingShowsChanges;
     const debug = this.d.log.isDebug?.() ?? true;
@@ -261,13 +301,17 @@ export class SourceSync {
       if (d.fetch) todo.push(v);
       if (debug) this.sayDecision(v, k, d);
     }
-    await mapLimit(todo, this.d.source.concurrency, async (v) => {
-      const outcome = await this.syncRun(v.key, v, known.get(v.key), endpoint);
+    return { valid, todo, known, below };
+  }
+
+  /** Fetches and writes the runs a plan chose; then the page's times count toward the watermark. */
+  private async fetchListed(plan: ListingPlan, endpoint: string): Promise<void> {
+    await mapLimit(plan.todo, this.d.source.concurrency, async (v) => {
+      const outcome = await this.syncRun(v.key, v, plan.known.get(v.key), endpoint);
       if (outcome === 'transient' && v.time !== null) this.holdWatermark(v.time);
       this.d.pulse?.();
     });
-    for (const v of valid) if (v.time !== null && !(this.oldestFailure !== null && v.time >= this.oldestFailure)) this.newest = this.newest === null ? v.time : Math.max(this.newest, v.time);
-    return below;
+    for (const v of plan.valid) if (v.time !== null && !(this.oldestFailure !== null && v.time >= this.oldestFailure)) this.newest = this.newest === null ? v.time : Math.max(this.newest, v.time);
   }
 
   /** Why a listed run is fetched or skipped, for --verbose; what changed when its list entry did. */
@@ -326,9 +370,11 @@ export class SourceSync {
 
   /** Writes what is queued and checks that every run written since the last check landed. */
   private async confirm(): Promise<void> {
-    await this.d.store.flush();
+    // Taken together, with nothing awaited between: every run taken here had its rows queued
+    // before this flush. Runs written meanwhile (the next page's) wait for the next check.
     const written = this.unconfirmed;
     this.unconfirmed = new Map();
+    await this.d.store.flush();
     const missing = await this.d.store.missing(written);
     if (missing.length) throw new ShortfallError(missing);
   }
@@ -497,16 +543,39 @@ export class SourceSync {
     await this.d.store.quarantine({ severity, endpoint, key, reason, payload: safe });
   }
 
-  /** Counts so far, with this call's HTTP figures and rows written. */
+  /**
+   * Counts so far, with this call's HTTP figures and rows written. Rows are counted when handed
+   * to the store: whatever carries this snapshot (a heartbeat, the result) goes out only after
+   * the rows were written and checked (confirm), or not at all.
+   */
   private snapshot(): SyncCounts {
     const s = this.d.http.stats;
-    return { ...this.counts, api_calls: s.apiCalls, retries: s.retries, rate_limited: s.rateLimited, rows_written: this.d.store.rowsWritten };
+    return { ...this.counts, api_calls: s.apiCalls, retries: s.retries, rate_limited: s.rateLimited, rows_written: this.d.store.rowsQueued };
   }
 
   /** Writes and checks what is still queued (quarantine rows of a call that ended between pages). */
   async close(): Promise<void> {
     await this.confirm();
   }
+}
+
+/** A list item checked for size and read by the provider. */
+type ReadItem = { raw: unknown; over: string; listed?: undefined } | { raw: unknown; over?: undefined; listed: ListedRun | Rejected };
+
+/** A list page read ahead (see readPage). */
+interface ReadPage {
+  page: Page;
+  items: ReadItem[];
+  known: Promise<Map<string, KnownRun>>;
+}
+
+/** A list page, validated: the runs it lists, those to fetch, what the warehouse knows of them. */
+interface ListingPlan {
+  valid: ListedRun[];
+  todo: ListedRun[];
+  known: Map<string, KnownRun>;
+  /** The page reached below the window. */
+  below: boolean;
 }
 
 /** Where re-polling stands: which kind of run, after which position (the store's), and how many inbox ids this sync took. */

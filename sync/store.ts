@@ -65,4 +65,6 @@ export interface SyncStore {
   missing(written: Map<string, number>): Promise<string[]>;
   /** Rows written so far (inserted, not queued). */
   readonly rowsWritten: number;
+  /** Rows handed over so far: written once the next flush succeeds. */
+  readonly rowsQueued: number;
 }

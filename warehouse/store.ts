@@ -26,6 +26,10 @@ export class ClickHouseStore implements SyncStore {
     return this.writer.written;
   }
 
+  get rowsQueued(): number {
+    return this.writer.queued;
+  }
+
   async knownRuns(ids: string[]): Promise<Map<string, KnownRun>> {
     if (ids.length === 0) return new Map();
     const rows = await select<{ run_id: string; fingerprint: string; is_terminal: number; finished_at: string | null; first_seen_at: string; version: number | string; content_hash: string; provider_status: string }>(

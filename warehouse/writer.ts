@@ -40,6 +40,8 @@ export class RowWriter {
   private failure: Error | null = null;
   /** Rows inserted so far. */
   written = 0;
+  /** Rows handed to this writer so far (inserted, or queued to be). */
+  queued = 0;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -54,6 +56,7 @@ export class RowWriter {
     if (n === 0) return;
     this.pending.push(unit);
     this.pendingRows += n;
+    this.queued += n;
     if (this.pendingRows >= this.batchRows) await this.flush();
   }
 

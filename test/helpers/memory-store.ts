@@ -19,6 +19,9 @@ export class MemoryStore implements SyncStore {
   readonly drop = new Set<string>();
   private version = 0;
   rowsWritten = 0;
+  get rowsQueued(): number {
+    return this.rowsWritten;
+  }
 
   constructor(public syncId = 'sync-1') {}
 
