@@ -280,6 +280,27 @@ describe('engine: failures that may pass', () => {
     await expect(engine(api.url, store).sync.listing(SINCE, null, BUDGET)).rejects.toThrow(ShortfallError);
   });
 
+  it('pages overlap, but a heartbeat names a page only once its rows landed, in page order, with its own counts', async () => {
+    const runs = Array.from({ length: 35 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 10 });
+    const ok = engine(api.url, new MemoryStore());
+    await ok.sync.listing(SINCE, null, BUDGET);
+    const listed = (ok.beats as { phase?: string; counts: { runs_new: number; rows_written: number } }[]).filter((b) => b.phase === 'list');
+    expect(listed.map((b) => b.counts.runs_new)).toEqual([10, 20, 30, 35]);
+    // One row per run and one per step: the stub's runs have none of the latter.
+    expect(listed.map((b) => b.counts.rows_written)).toEqual([10, 20, 30, 35]);
+
+    // Page 2's rows do not land: page 3 may be fetched meanwhile, but no heartbeat goes past page 1.
+    await api.close();
+    api = await straitApi(runs, { pageSize: 10 });
+    const store = new MemoryStore();
+    store.drop.add(runs[15].id);
+    const bad = engine(api.url, store);
+    await expect(bad.sync.listing(SINCE, null, BUDGET)).rejects.toThrow(ShortfallError);
+    const beats = (bad.beats as { phase?: string; counts: { runs_new: number } }[]).filter((b) => b.phase === 'list');
+    expect(beats.map((b) => b.counts.runs_new)).toEqual([10]);
+  });
+
   it('a redirect to another origin is refused, naming both', async () => {
     const other = await scriptedApi(() => ({ json: { data: [run(9)], has_more: false } }));
     try {
