@@ -63,8 +63,6 @@ export interface SyncStore {
   flush(): Promise<void>;
   /** Of these runs (id → version written), those whose run row is not in the warehouse at that version. */
   missing(written: Map<string, number>): Promise<string[]>;
-  /** Rows written so far (inserted, not queued). */
-  readonly rowsWritten: number;
   /** Rows handed over so far: written once the next flush succeeds. */
   readonly rowsQueued: number;
 }

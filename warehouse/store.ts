@@ -22,10 +22,6 @@ export class ClickHouseStore implements SyncStore {
     return (this.ctx.now ?? Date.now)();
   }
 
-  get rowsWritten(): number {
-    return this.writer.written;
-  }
-
   get rowsQueued(): number {
     return this.writer.queued;
   }

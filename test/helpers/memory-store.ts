@@ -18,10 +18,8 @@ export class MemoryStore implements SyncStore {
   /** Runs whose writes are silently lost (to prove the engine's self-check). */
   readonly drop = new Set<string>();
   private version = 0;
-  rowsWritten = 0;
-  get rowsQueued(): number {
-    return this.rowsWritten;
-  }
+  /** Rows are written at once here: queued is written. */
+  rowsQueued = 0;
 
   constructor(public syncId = 'sync-1') {}
 
@@ -70,7 +68,7 @@ export class MemoryStore implements SyncStore {
       syncId: this.syncId,
       known: { run_id: id, fingerprint: w.fingerprint, is_terminal: isTerminal(status), finished_at: w.bundle.run.finished_at, first_seen_at: w.known?.first_seen_at ?? 0, version, content_hash: w.contentHash, provider_status: w.bundle.run.provider_status ?? '' },
     });
-    this.rowsWritten += 1 + (w.bundle.steps?.length ?? 0) + (w.bundle.events?.length ?? 0) + (w.bundle.links?.length ?? 0);
+    this.rowsQueued += 1 + (w.bundle.steps?.length ?? 0) + (w.bundle.events?.length ?? 0) + (w.bundle.links?.length ?? 0);
     return { version, warnings: [] };
   }
 
