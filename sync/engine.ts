@@ -244,7 +244,6 @@ export class SourceSync {
     return ids;
   }
 
-  /** Validates and deduplicates a page's items, and decides which runs to fetch. */
   /**
    * A page's items checked and read, and the warehouse asked what it knows of them: no state of
    * this sync is read or changed, so it runs while the page before is still being fetched.
@@ -260,6 +259,7 @@ export class SourceSync {
     return { page, items, known };
   }
 
+  /** Validates and deduplicates a page's items, and decides which runs to fetch. */
   private async planListItems(read: ReadPage, stream: BoundStream, since: number): Promise<ListingPlan> {
     const endpoint = stream.collection.endpoint;
     const valid: ListedRun[] = [];
