@@ -3,7 +3,6 @@
 // (SIGKILL included), and the EOF makes this process stop the child. Node has no
 // parent-death signal; this is the portable equivalent.
 //   node supervise.mjs <command> [args…]
-// SIGTERM stops the child with SIGTERM (SIGKILL 5 s later); SIGUSR2 stops it with SIGKILL.
 import { spawn } from 'node:child_process';
 
 const [cmd, ...args] = process.argv.slice(2);
@@ -26,8 +25,3 @@ process.stdin.on('end', () => stop('SIGTERM'));
 process.stdin.on('error', () => stop('SIGTERM'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGTERM'));
-// "Stop it at once": the parent has closed everything it ran against the server (see temporal-server.ts).
-process.on('SIGUSR2', () => {
-  stopping = true;
-  child.kill('SIGKILL');
-});

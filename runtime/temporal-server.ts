@@ -74,10 +74,15 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
   // At once, not gracefully: runsync stops the server last, after its worker and connections
   // have closed, and a graceful stop then only idles (about a second, waiting in the server's
   // drain on its own internal pollers). Its store, SQLite, keeps what was committed through a
-  // kill; tasks it had not processed yet are processed at its next start.
+  // kill; tasks it had not processed yet are processed at its next start. The supervisor leads
+  // the server's process group: one SIGKILL to the group ends both, whatever either is doing.
   async function stop(): Promise<void> {
     if (exited !== null) return;
-    child.kill('SIGUSR2');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL'); // the group is gone already
+    }
     await Promise.race([gone, sleep(6_000)]);
     if (exited === null) child.kill('SIGKILL');
   }
