@@ -14,8 +14,17 @@ const MIN_RATE = 0.2;
  * it starts at a quarter of the ceiling (at most 20/s), grows while answers come back
  * fine (until the first sign of a limit by a tenth per answer, so it doubles every seven
  * answers, as TCP's slow start does; then by about one request per second each second),
- * halves on every 429, pauses everyone for a `Retry-After`, and slows when
- * `X-RateLimit-Remaining` runs low. The configured rate is a ceiling, never exceeded.
+ * halves on every 429 and pauses everyone for a `Retry-After`. The configured rate is a
+ * ceiling, never exceeded.
+ *
+ * A provider that states its budget (`X-RateLimit-Limit` and `-Remaining`) steers the pace
+ * on every answer: with `X-RateLimit-Reset`, what is left is spread over the time until the
+ * reset; without it, the pace doubles while the budget left would last twenty seconds at
+ * the current pace, grows in proportion to the headroom above a reserve (a twentieth of
+ * the limit, at least 3 requests), and shrinks smoothly below it. Under a sliding window
+ * the pace so settles just under the provider's limit without a 429 (test/unit/pacer.test.ts
+ * drives it against the simulators' limiter); under a fixed window it slows before the
+ * budget runs out, and a 429 at a window's end still halves it.
  *
  * Each request reserves its slot synchronously, so concurrent callers never share a
  * slot, and a pause set by one answer holds back every request that has not gone yet.
@@ -26,7 +35,11 @@ export class Pacer {
   private pausedUntil = 0;
   private limited = false;
 
-  constructor(private ceiling: number) {
+  /** `now` is the clock (ms); tests drive a simulated one. */
+  constructor(
+    private ceiling: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.rate = Math.max(MIN_RATE, Math.min(ceiling, Math.max(1, Math.min(20, ceiling / 4))));
   }
 
@@ -41,38 +54,61 @@ export class Pacer {
     this.rate = Math.min(this.rate, this.ceiling);
   }
 
+  /** Reserves the next slot and returns when it is (ms on the pacer's clock). */
+  slot(): number {
+    const at = Math.max(this.now(), this.next, this.pausedUntil);
+    this.next = at + 1000 / this.rate;
+    return at;
+  }
+
   /** Waits for this request's slot; returns how long it waited (ms). */
   async take(signal?: AbortSignal): Promise<number> {
-    const now = Date.now();
-    const at = Math.max(now, this.next, this.pausedUntil);
-    this.next = at + 1000 / this.rate;
+    const now = this.now();
+    const at = this.slot();
     if (at > now) await sleep(at - now, undefined, { signal });
     return at - now;
   }
 
   /** An answer that was not rate-limited, with the provider's rate headers if it sent them. */
   ok(headers?: HeaderReader): void {
-    this.rate = Math.min(this.ceiling, (this.limited ? this.rate + 1 / this.rate : this.rate * 1.1));
-    if (!headers) return;
-    const limit = num(headers.get('x-ratelimit-limit'));
-    const remaining = num(headers.get('x-ratelimit-remaining'));
-    const reset = resetMs(headers.get('x-ratelimit-reset'));
-    if (remaining === null) return;
-    if (remaining <= 0 && reset !== null) {
-      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + reset);
+    const limit = headers ? num(headers.get('x-ratelimit-limit')) : null;
+    const remaining = headers ? num(headers.get('x-ratelimit-remaining')) : null;
+    const reset = headers ? resetMs(headers.get('x-ratelimit-reset'), this.now()) : null;
+    const grown = Math.min(this.ceiling, this.limited ? this.rate + 1 / this.rate : this.rate * 1.1);
+    if (remaining === null) {
+      this.rate = grown;
+    } else if (remaining <= 0 && reset !== null) {
+      this.pausedUntil = Math.max(this.pausedUntil, this.now() + reset);
       this.slowDown();
     } else if (reset !== null && reset > 0) {
       // What is left of the window, spread over the time until it resets.
-      this.rate = Math.max(MIN_RATE, Math.min(this.rate, remaining / (reset / 1000)));
-    } else if (limit !== null && limit > 0 && remaining < limit * 0.1) {
-      this.slowDown();
+      this.rate = Math.max(MIN_RATE, Math.min(grown, remaining / (reset / 1000)));
+    } else if (limit !== null && limit > 0) {
+      this.steer(limit, remaining);
+    } else {
+      this.rate = grown;
     }
   }
 
   /** A 429 (or an envelope's rate-limit error): halve the pace, and pause for the server's wait if it gave one. */
   rateLimited(retryAfterMs: number | null): void {
     this.slowDown();
-    if (retryAfterMs !== null) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfterMs);
+    if (retryAfterMs !== null) this.pausedUntil = Math.max(this.pausedUntil, this.now() + retryAfterMs);
+  }
+
+  /**
+   * A stated budget without a reset time: keep what is left of it near a reserve. Growth is
+   * scaled by the limit squared, so that over the limit's worth of answers (about one window
+   * at that pace) the pace grows by at most e (2.7×): a window's budget shows a change of
+   * pace only a window later.
+   */
+  private steer(limit: number, remaining: number): void {
+    const reserve = Math.min(limit / 2, Math.max(3, limit / 20));
+    let factor: number;
+    if (remaining >= 20 * this.rate) factor = 2;
+    else if (remaining >= reserve) factor = 1 + (remaining - reserve) / (limit * limit);
+    else factor = 1 - 0.05 * ((reserve - remaining) / reserve);
+    this.rate = Math.max(MIN_RATE, Math.min(this.ceiling, this.rate * factor));
   }
 
   private slowDown(): void {
