@@ -69,21 +69,33 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
   // from the start, while the engines below come up.
   const workerModules = opts.worker !== false ? Promise.all([import('@temporalio/worker'), import('../worker.js')]) : null;
   workerModules?.catch(() => undefined);
+  // Settled before the warehouse closes (closing chDB under a running statement can hang).
+  let migrated: Promise<void> | null = null;
   try {
     // The warehouse (open, migrate) and the embedded Temporal dev server start at the same
     // time: neither needs the other, and each takes seconds. Each registers its stop as soon
-    // as it is up; when one fails, close() stops the other once it is up too.
+    // as it is up; when one fails, close() stops the other once it is up too. The worker is
+    // created while the migrations run (it needs the warehouse's client, not its tables), and
+    // runs only once they are done.
     const address0 = env.TEMPORAL_ADDRESS ?? config.temporal.address;
-    const warehouseUp = (async () => {
+    const warehouseOpen = (async () => {
       const warehouse = await openWarehouse({ dataDir, env });
-      push('warehouse', () => warehouse.close());
+      // Closed only once the migrations stopped (at the next statement, on a signal).
+      push('warehouse', async () => {
+        await migrated?.catch(() => undefined);
+        await warehouse.close();
+      });
+      return warehouse;
+    })();
+    migrated = (async () => {
+      const warehouse = await warehouseOpen;
       checkStopping();
       // Not abandoned on a signal: it stops between statements and releases its lock, and the
       // warehouse is closed only after (closing chDB under a running statement can hang).
       const applied = await migrate(warehouse.client, { cluster: config.clickhouse.cluster, exclusive: warehouse.kind === 'chdb', signal: stopping });
       if (applied.length) log.info('migrations applied', { migrations: applied });
-      return warehouse;
     })();
+    migrated.catch(() => undefined);
     const devUp = (async () => {
       if (address0) return null;
       const dev = await startDevServer({ dataDir, port: opts.temporalPort ?? 7233, ui: opts.ui, namespace: config.temporal.namespace, log: (m) => log.info(m) });
@@ -91,7 +103,7 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
       log.info('embedded Temporal dev server started', { address: dev.address, ui: dev.uiUrl ?? 'off' });
       return dev;
     })();
-    const [warehouseResult, devResult] = await Promise.allSettled([warehouseUp, devUp]);
+    const [warehouseResult, devResult] = await Promise.allSettled([warehouseOpen, devUp]);
     if (warehouseResult.status === 'rejected') throw warehouseResult.reason;
     if (devResult.status === 'rejected') throw devResult.reason;
     const warehouse = warehouseResult.value;
@@ -107,7 +119,9 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     push('Temporal client connection', () => connection.close());
     const client = new Client({ connection, namespace });
 
+    // Nothing below reads the tables before the migrations are done.
     if (env.RUNSYNC_METRICS_PORT) {
+      await migrated;
       // Prometheus scrapes workers here (/metrics, and /healthz for the container's HEALTHCHECK).
       registerWarehouseMetrics(warehouse.client);
       const m = await startMetricsServer(Number(env.RUNSYNC_METRICS_PORT));
@@ -129,14 +143,17 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
       push('worker', async () => {
         const w = await creating.catch(() => null);
         if (!w) return;
+        await migrated?.catch(() => undefined);
         running ??= w.run();
         if (w.getState() === 'RUNNING') w.shutdown();
         await running.catch(() => undefined);
       });
       worker = await creating;
+      await migrated;
       checkStopping();
       running ??= worker.run();
     }
+    await migrated;
     return { config, dataDir, warehouse, temporal: { address, namespace, taskQueue, embedded: !!dev, uiUrl: dev?.uiUrl ?? null }, client, worker, close };
   } catch (e) {
     await close();
