@@ -64,7 +64,17 @@ export async function startSourceSync(client: Client, source: string, taskQueue:
     memo: { starter: STARTER },
   });
   const desc = await handle.describe();
-  return { handle, started: desc.memo?.starter === STARTER };
+  const started = desc.memo?.starter === STARTER;
+  // The id is the source's within the namespace: a sync in flight on another task queue is
+  // another deployment's (or an abandoned queue's), and joining it would report its counts
+  // while this warehouse gets nothing.
+  if (!started && desc.taskQueue !== taskQueue) {
+    throw new Error(
+      `a sync of source "${source}" is in flight on task queue "${desc.taskQueue}", not this deployment's "${taskQueue}" ` +
+        `(namespace "${client.options.namespace}", workflow ${desc.workflowId}): another runsync deployment with a source of the same name uses this namespace; give each deployment a namespace of its own`,
+    );
+  }
+  return { handle, started };
 }
 
 /** Requests cancellation of running syncs and waits (up to `waitMs`) until they have closed. */

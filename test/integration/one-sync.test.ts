@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStraitSimulator, type StraitSimulator } from '../../simulators/strait.js';
 import { startSimHarness, type Harness } from '../helpers/harness.js';
 import { applySchedules, SYNC_SCHEDULE_PREFIX } from '../../runtime/schedules.js';
-import { startSourceSync } from '../../runtime/run-sync.js';
+import { startSourceSync, syncOnce } from '../../runtime/run-sync.js';
+import { syncWorkflowId } from '../../workflows/ids.js';
 import { fromCh } from '../../core/time.js';
 
 /**
@@ -75,5 +76,23 @@ describe('one sync in flight per source', () => {
     }
     // Every sync id is its own (a tick's or a CLI start's), so sync_runs keeps each sync.
     expect(new Set(syncs.map((s) => s.sync_id)).size).toBe(syncs.length);
+  });
+
+  it("does not join a sync of the same source name in flight on another task queue (another deployment's): it says so and lands nothing", async () => {
+    // Another deployment in the same namespace, with a source of the same name: its sync is in
+    // flight on its own task queue (no worker polls it here, so it stays in flight).
+    const foreignQueue = `other-deployment-${randomUUID().slice(0, 8)}`;
+    const foreign = await h.client.workflow.start('syncSource', { taskQueue: foreignQueue, workflowId: syncWorkflowId(source), args: [{ source }] });
+    try {
+      await expect(startSourceSync(h.client, source, h.taskQueue)).rejects.toThrow(
+        `a sync of source "${source}" is in flight on task queue "${foreignQueue}", not this deployment's "${h.taskQueue}"`,
+      );
+      const [outcome] = await syncOnce(h.client, h.config, h.taskQueue, [source], { progress: false });
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error).toMatch(/give each deployment a namespace of its own$/);
+      expect((await foreign.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await foreign.terminate('test over');
+    }
   });
 });
