@@ -44,14 +44,14 @@ function portOpen(port: number): Promise<void> {
  * Starts `temporal server start-dev` with its SQLite file in the data directory, and
  * waits until it answers. The server outlives nothing: it is stopped with runsync.
  */
-export async function startDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; log?: (m: string) => void }): Promise<DevServer> {
+export async function startDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; extraNamespaces?: string[]; log?: (m: string) => void }): Promise<DevServer> {
   const cli = resolveTemporalCli({ log: opts.log });
   const dir = resolve(opts.dataDir);
   mkdirSync(dir, { recursive: true });
   if (!cli) return startSdkDevServer({ ...opts, dataDir: dir });
   const port = await freePort(opts.port ?? 0);
   const uiPort = opts.ui ? await freePort(port + 1000) : 0;
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', join(dir, 'temporal.sqlite'), '--log-level', 'warn', '--namespace', opts.namespace ?? 'default'];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', join(dir, 'temporal.sqlite'), '--log-level', 'warn', ...namespaceArgs(opts)];
   if (opts.ui) args.push('--ui-port', String(uiPort));
   else args.push('--headless');
   const logFd = openSync(join(dir, 'temporal.log'), 'a');
@@ -118,11 +118,15 @@ export async function startDevServer(opts: { dataDir: string; port?: number; ui?
   };
 }
 
+/** The namespaces the server registers at start: runsync's, and any others asked for. */
+const namespaceArgs = (opts: { namespace?: string; extraNamespaces?: string[] }): string[] =>
+  [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])].flatMap((n) => ['--namespace', n]);
+
 /**
  * Last resort when no CLI can be found or installed: the Temporal SDK downloads the
  * official CLI into its cache and runs the same dev server.
  */
-async function startSdkDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; log?: (m: string) => void }): Promise<DevServer> {
+async function startSdkDevServer(opts: { dataDir: string; port?: number; ui?: boolean; namespace?: string; extraNamespaces?: string[]; log?: (m: string) => void }): Promise<DevServer> {
   opts.log?.('no Temporal CLI on this machine: letting the Temporal SDK download it');
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const port = await freePort(opts.port ?? 0);
@@ -133,7 +137,7 @@ async function startSdkDevServer(opts: { dataDir: string; port?: number; ui?: bo
       dbFilename: join(opts.dataDir, 'temporal.sqlite'),
       namespace: opts.namespace ?? 'default',
       ui: !!opts.ui,
-      extraArgs: ['--log-level', 'warn'],
+      extraArgs: ['--log-level', 'warn', ...(opts.extraNamespaces ?? []).flatMap((n) => ['--namespace', n])],
     },
   });
   const unregister = onStop('embedded Temporal dev server (SDK)', () => env.teardown());

@@ -132,6 +132,9 @@ beforeAll(async () => {
   const env = {
     ...tokens,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
+    // A deployment of its own: the demo's source names and schedules are also those of
+    // `start --demo` in start.test.ts, and ids are per namespace.
+    TEMPORAL_NAMESPACE: inject('temporalOwnNamespace'),
     CLICKHOUSE_URL: standin.url,
     CLICKHOUSE_USER: 'runsync',
     CLICKHOUSE_PASSWORD: 'w-scale',
@@ -143,7 +146,7 @@ beforeAll(async () => {
   // Started together: they migrate the same empty database at the same time.
   await Promise.all([startWorker({ ...env, RUNSYNC_DATA_DIR: join(dir, 'w1') }), startWorker({ ...env, RUNSYNC_DATA_DIR: join(dir, 'w2') })]);
   connection = await Connection.connect({ address: inject('temporalAddress') });
-  temporal = new Client({ connection });
+  temporal = new Client({ connection, namespace: inject('temporalOwnNamespace') });
   for (const { source, ids } of demo.initialInbox) {
     await addToInbox(ch, source, ids);
     dxIds.push(...ids);
