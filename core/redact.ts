@@ -10,9 +10,23 @@ const SECRET_QUERY_PARAM = /^(key|access[-_]?key|sig|auth|code|pass|pwd|session|
 export const REDACTED = '[REDACTED]';
 export const EMAIL = '[EMAIL]';
 
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
+/**
+ * A verdict per field name, remembered: payloads repeat the same few names on every record,
+ * and these run on every key of every payload. Bounded, for payloads keyed by ids.
+ */
+function remembered(judge: (name: string) => boolean, max = 5_000): (name: string) => boolean {
+  const seen = new Map<string, boolean>();
+  return (name) => {
+    let v = seen.get(name);
+    if (v === undefined) {
+      v = judge(name);
+      if (seen.size < max) seen.set(name, v);
+    }
+    return v;
+  };
 }
+
+export const isSecretName: (name: string) => boolean = remembered((name) => SECRET_NAME.test(name));
 
 /**
  * A header value that carries a credential whatever the header is called: an auth scheme
@@ -167,10 +181,10 @@ export function scrubText(text: string, knownSecrets: readonly string[] = []): s
 }
 
 /** `email`, `e_mail`, `mail`, `authorEmail`, `committer_email`, `emails`, `email_address`… */
-function isEmailKey(key: string): boolean {
+const isEmailKey = remembered((key) => {
   const k = key.toLowerCase().replace(/[-_]/g, '');
   return k === 'mail' || /email(s|address(es)?)?$/.test(k) || k === 'mailaddress';
-}
+});
 
 const EMAIL_ADDRESS = /[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,63}\b/g;
 
@@ -180,24 +194,40 @@ export function scrubEmailText(text: string): string {
 }
 
 /**
- * Deep copy of a JSON value without personal e-mail addresses: every address in any string
- * (object keys included) becomes `[EMAIL]`, and a string under an e-mail-named key
- * (`email`, `e_mail`, `mail`, `author_email`…) becomes `[EMAIL]` whatever it holds. Keys that
- * would collide after the replacement are numbered (`[EMAIL]`, `[EMAIL] 2`), so no entry is lost.
+ * A JSON value without personal e-mail addresses: every address in any string (object keys
+ * included) becomes `[EMAIL]`, and a string under an e-mail-named key (`email`, `e_mail`,
+ * `mail`, `author_email`…) becomes `[EMAIL]` whatever it holds. Keys that would collide after
+ * the replacement are numbered (`[EMAIL]`, `[EMAIL] 2`), so no entry is lost. Copy on write:
+ * what holds no address is returned as it is (it runs on whole payloads, most of which have
+ * none), so the input is never changed and the result may share parts with it.
  */
 export function scrubEmails(value: unknown): unknown {
   const walk = (v: Json, emailKey: boolean): Json => {
     if (typeof v === 'string') return emailKey ? EMAIL : scrubEmailText(v);
-    if (Array.isArray(v)) return v.map((x) => walk(x, emailKey));
+    if (Array.isArray(v)) {
+      let out: Json[] | null = null;
+      for (let i = 0; i < v.length; i++) {
+        const x = walk(v[i], emailKey);
+        if (out) out.push(x);
+        else if (x !== v[i]) {
+          out = v.slice(0, i);
+          out.push(x);
+        }
+      }
+      return out ?? v;
+    }
     if (isObject(v)) {
+      const keys = Object.keys(v);
+      const values = keys.map((k) => walk(v[k], isEmailKey(k)));
+      if (keys.every((k, i) => values[i] === v[k] && !k.includes('@'))) return v;
       const out: Record<string, unknown> = {};
       const taken = (key: string) => Object.prototype.hasOwnProperty.call(out, key) || Object.prototype.hasOwnProperty.call(v, key);
-      for (const [k, x] of Object.entries(v)) {
+      keys.forEach((k, i) => {
         const base = scrubEmailText(k);
         let key = base;
         for (let n = 2; key !== k && taken(key); n++) key = `${base} ${n}`;
-        set(out, key, walk(x, isEmailKey(k)));
-      }
+        set(out, key, values[i]);
+      });
       return out;
     }
     return v;

@@ -134,6 +134,26 @@ describe('scrubEmails', () => {
     expect(scrubEmails({ 'a@b.cd': 1, 'c@d.ef': 2, '[EMAIL]': 3, plain: 4 })).toEqual({ '[EMAIL] 2': 1, '[EMAIL] 3': 2, '[EMAIL]': 3, plain: 4 });
   });
 
+  it('copies only what changes: parts without an address are shared with the input, which is never changed', () => {
+    const clean = { id: 'r1', steps: [{ n: 1, tags: ['a', 'b'] }], meta: { at: 'x' } };
+    expect(scrubEmails(clean)).toBe(clean);
+    // As parsed JSON holds it: `__proto__` is a key like any other.
+    const input = JSON.parse('{"id":"r1","steps":[{"n":1},{"by":"al@ex.com"}],"meta":{"at":"x"},"list":["a","b@c.de","c"],"__proto__":{"owner":"o@p.qr"}}') as {
+      steps: object[];
+      meta: object;
+      list: string[];
+    };
+    const copy = JSON.parse(JSON.stringify(input));
+    const out = scrubEmails(input) as typeof input;
+    expect(input).toEqual(copy);
+    expect(out.meta).toBe(input.meta);
+    expect(out.steps[0]).toBe(input.steps[0]);
+    expect(out.steps[1]).toEqual({ by: '[EMAIL]' });
+    expect(out.list).toEqual(['a', '[EMAIL]', 'c']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({ owner: '[EMAIL]' });
+  });
+
   it('passes through non-objects', () => {
     expect(scrubEmails('x@y.zz')).toBe('[EMAIL]');
     expect(scrubEmails(5)).toBe(5);
