@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseTimestamp } from '../core/time.js';
+import { sha1Hex } from '../core/hash.js';
 
 /** Stable hash of the named fields of an object: the change marker of a run. */
 export function fingerprintOf(obj: Record<string, unknown>, fields: readonly string[]): string {
-  const h = createHash('sha1');
-  for (const f of fields) h.update(f + '=' + JSON.stringify(obj?.[f] ?? null) + '\n');
-  return h.digest('hex').slice(0, 16);
+  let text = '';
+  for (const f of fields) text += f + '=' + JSON.stringify(obj?.[f] ?? null) + '\n';
+  return sha1Hex(text).slice(0, 16);
 }
 
 /** A timestamp field: any RFC 3339 variant. Validated, kept as the provider's text. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha1Hex } from '../core/hash.js';
 import type { SourceConfig } from '../config/schema.js';
 import { isRejected, type BoundProvider, type BoundStream, type FetchedRun, type ListedRun, type Rejected } from '../providers/types.js';
 import type { HttpClient } from '../http/client.js';
@@ -623,5 +623,5 @@ export function fetchDecision(fingerprint: string, known: KnownRun | undefined, 
 
 /** What a run's rows say, as one hash (raw answers left out: they are kept, not compared). */
 function hashOf(b: RunBundle): string {
-  return createHash('sha1').update(JSON.stringify([b.run, b.steps ?? [], b.events ?? [], b.links ?? []])).digest('hex');
+  return sha1Hex(JSON.stringify([b.run, b.steps ?? [], b.events ?? [], b.links ?? []]));
 }
