@@ -209,8 +209,19 @@ export class HttpClient {
       bytes: text.length,
       retryAfter,
     });
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
-    const signal = this.opts.signal ? AbortSignal.any([timeout, this.opts.signal]) : timeout;
+    // One controller per attempt, for the timeout and the caller's signal (cheaper per request
+    // than AbortSignal.timeout with AbortSignal.any, and the timer goes with the attempt).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new DOMException(`timed out after ${this.opts.timeoutMs} ms`, 'TimeoutError'));
+    }, this.opts.timeoutMs);
+    const outer = this.opts.signal;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) onOuterAbort();
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
     let status = 0;
     let text = '';
     try {
@@ -256,8 +267,11 @@ export class HttpClient {
       if (this.opts.signal?.aborted) throw e;
       if (e instanceof HttpError) return { ok: false, error: e, status, bytes: text.length, retryAfter: null };
       const err = e as Error;
-      const why = timeout.aborted || err.name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`;
+      const why = timedOut || err.name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}`;
       return fail(`${endpoint}: ${status ? `HTTP ${status}, body cut off: ` : ''}${why}`, status, 'transient', text);
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
     }
   }
 
