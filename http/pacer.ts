@@ -23,8 +23,9 @@ const MIN_RATE = 0.2;
  * the current pace, grows in proportion to the headroom above a reserve (a twentieth of
  * the limit, at least 3 requests), and shrinks smoothly below it. Under a sliding window
  * the pace so settles just under the provider's limit without a 429 (test/unit/pacer.test.ts
- * drives it against the simulators' limiter); under a fixed window it slows before the
- * budget runs out, and a 429 at a window's end still halves it.
+ * drives it against the simulators' limiter). A fixed window that refills all at once shows
+ * plenty left for most of the window, so the pace overshoots and takes a 429 near some
+ * windows' ends (halved, and paused out with its Retry-After).
  *
  * Each request reserves its slot synchronously, so concurrent callers never share a
  * slot, and a pause set by one answer holds back every request that has not gone yet.
