@@ -8,6 +8,8 @@ export interface HeaderReader {
 
 /** The slowest pace a pacer falls to (requests per second). */
 const MIN_RATE = 0.2;
+/** At most this many answers back for the budget's low: bounded memory under a huge limit. */
+const MAX_SPAN = 2000;
 
 /**
  * Paces the requests of one provider account. The pace follows what the provider says:
@@ -20,12 +22,12 @@ const MIN_RATE = 0.2;
  * A provider that states its budget (`X-RateLimit-Limit` and `-Remaining`) steers the pace
  * on every answer: with `X-RateLimit-Reset`, what is left is spread over the time until the
  * reset; without it, the pace doubles while the budget left would last twenty seconds at
- * the current pace, grows in proportion to the headroom above a reserve (a twentieth of
- * the limit, at least 3 requests), and shrinks smoothly below it. Under a sliding window
- * the pace so settles just under the provider's limit without a 429 (test/unit/pacer.test.ts
- * drives it against the simulators' limiter). A fixed window that refills all at once shows
- * plenty left for most of the window, so the pace overshoots and takes a 429 near some
- * windows' ends (halved, and paused out with its Retry-After).
+ * the current pace, grows in proportion to the headroom that the lowest budget of about
+ * the last window keeps above a reserve (a twentieth of the limit, at least 3 requests),
+ * and shrinks smoothly below it. Under a sliding window and under a fixed one that refills
+ * all at once, the pace so settles just under the provider's limit without a 429
+ * (test/unit/pacer.test.ts drives it against the simulators' limiter). A window much longer
+ * than a second is spent in its first seconds, and a few requests draw a 429 while it refills.
  *
  * Each request reserves its slot synchronously, so concurrent callers never share a
  * slot, and a pause set by one answer holds back every request that has not gone yet.
@@ -35,6 +37,9 @@ export class Pacer {
   private next = 0;
   private pausedUntil = 0;
   private limited = false;
+  /** The budget left at recent answers, as [answer number, remaining]; remaining rises along the list. */
+  private lows: [number, number][] = [];
+  private answers = 0;
 
   /** `now` is the clock (ms); tests drive a simulated one. */
   constructor(
@@ -98,18 +103,31 @@ export class Pacer {
   }
 
   /**
-   * A stated budget without a reset time: keep what is left of it near a reserve. Growth is
-   * scaled by the limit squared, so that over the limit's worth of answers (about one window
-   * at that pace) the pace grows by at most e (2.7×): a window's budget shows a change of
-   * pace only a window later.
+   * A stated budget without a reset time: keep what is left of it near a reserve. The pace
+   * grows only while the lowest budget seen over the last `limit` answers (about one window
+   * at that pace) stays above the reserve: a fixed window that refills all at once shows
+   * plenty left for most of the window, and only its low at the window's end says whether
+   * the pace fits. Growth is scaled by the limit squared, so that over a window's worth of
+   * answers the pace grows by at most e (2.7×). Below the reserve, every answer slows it.
    */
   private steer(limit: number, remaining: number): void {
+    const low = this.lowest(remaining, Math.min(limit, MAX_SPAN));
     const reserve = Math.min(limit / 2, Math.max(3, limit / 20));
-    let factor: number;
+    let factor = 1;
     if (remaining >= 20 * this.rate) factor = 2;
-    else if (remaining >= reserve) factor = 1 + (remaining - reserve) / (limit * limit);
-    else factor = 1 - 0.05 * ((reserve - remaining) / reserve);
+    else if (remaining < reserve) factor = 1 - 0.05 * ((reserve - remaining) / reserve);
+    else if (low >= reserve) factor = 1 + (low - reserve) / (limit * limit);
     this.rate = Math.max(MIN_RATE, Math.min(this.ceiling, this.rate * factor));
+  }
+
+  /** The lowest budget left over the last `span` answers (a window's worth at the limit), this one included. */
+  private lowest(remaining: number, span: number): number {
+    const n = ++this.answers;
+    const lows = this.lows;
+    while (lows.length && lows[lows.length - 1][1] >= remaining) lows.pop();
+    lows.push([n, remaining]);
+    while (lows[0][0] <= n - span) lows.shift();
+    return lows[0][1];
   }
 
   private slowDown(): void {

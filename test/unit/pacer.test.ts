@@ -112,6 +112,17 @@ describe('pacing', () => {
     expect(slow.limited).toBe(0);
   });
 
+  it('a stated budget without a reset time, counted in fixed windows that refill at once: no 429 either', () => {
+    // Most of each window shows plenty left; only the low at its end tells whether the pace fits.
+    const r = drive({ limit: 50, windowMs: 1000, mode: 'fixed' }, 100, 1300);
+    expect(r.limited).toBe(0);
+    expect(r.perSecond).toBeGreaterThan(40);
+    expect(r.perSecond).toBeLessThanOrEqual(50);
+    const many = drive({ limit: 200, windowMs: 1000, mode: 'fixed' }, 1000, 3000);
+    expect(many.limited).toBeLessThanOrEqual(4); // the first window, before any budget was seen
+    expect(many.perSecond).toBeGreaterThan(70);
+  });
+
   it('a budget that would last many seconds lets the pace double per answer, up to the ceiling', () => {
     const r = drive({ limit: 1_000_000, windowMs: 60_000 }, 5000, 1300);
     expect(r.limited).toBe(0);
