@@ -55,15 +55,25 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 
 /** `{ name: 'X-Api-Key', value: '…' }` (HAR, fetch captures, env lists): the field holding the name, and the one holding the value. */
 function pairFields(o: Record<string, unknown>): { name: string; value: string } | null {
-  const keys = Object.keys(o);
-  const name = keys.find((k) => PAIR_NAME_KEYS.includes(k.toLowerCase()) && typeof o[k] === 'string');
-  const value = keys.find((k) => PAIR_VALUE_KEYS.includes(k.toLowerCase()));
-  return name && value ? { name, value } : null;
+  // The first key of each kind, as a reader would take it. One pass: this runs on every object.
+  let name: string | undefined;
+  let value: string | undefined;
+  for (const k of Object.keys(o)) {
+    if (k.length < 3 || k.length > 6) continue;
+    const l = k.toLowerCase();
+    if (name === undefined && PAIR_NAME_KEYS.includes(l) && typeof o[k] === 'string') name = k;
+    else if (value === undefined && PAIR_VALUE_KEYS.includes(l)) value = k;
+  }
+  return name !== undefined && value !== undefined ? { name, value } : null;
 }
 
+const isHeadersKey = remembered((key) => HEADERS_KEY.test(key));
+
 /**
- * Deep copy of a JSON value with every credential-bearing field replaced, and every
- * occurrence of a known secret value (the source's own token) cut out of strings.
+ * A JSON value with every credential-bearing field replaced, and every occurrence of a known
+ * secret value (the source's own token) cut out of strings. Copy on write: what holds nothing
+ * to replace is returned as it is (most of a payload), so the input is never changed and the
+ * result may share parts with it.
  *
  * - A field with a secret-looking name loses its value; an array under such a name loses
  *   every element (objects in it are scrubbed like any object).
@@ -107,9 +117,12 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
 
   /** A field of an ordinary object. */
   const field = (k: string, x: Json): Json => {
-    if (isSecretName(k) && x !== null && typeof x !== 'object') return REDACTED;
-    if (isSecretName(k) && Array.isArray(x)) return redactAll(x);
-    return walk(x, HEADERS_KEY.test(k));
+    if (isSecretName(k)) {
+      if (x !== null && typeof x !== 'object') return REDACTED;
+      if (Array.isArray(x)) return redactAll(x);
+    }
+    // Only containers can be headers; a string is scrubbed the same either way.
+    return walk(x, x !== null && typeof x === 'object' && isHeadersKey(k));
   };
 
   const headersArray = (arr: Json[]): Json[] => {
@@ -132,12 +145,35 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
 
   const walk = (v: Json, inHeaders: boolean): Json => {
     if (typeof v === 'string') return text(v);
-    if (Array.isArray(v)) return inHeaders ? headersArray(v) : v.map((x) => walk(x, false));
+    if (Array.isArray(v)) {
+      if (inHeaders) return headersArray(v);
+      let out: Json[] | null = null;
+      for (let i = 0; i < v.length; i++) {
+        const x = walk(v[i], false);
+        if (out) out.push(x);
+        else if (x !== v[i]) {
+          out = v.slice(0, i);
+          out.push(x);
+        }
+      }
+      return out ?? v;
+    }
     if (isObject(v)) {
       if (pairFields(v)) return walkPair(v, false, inHeaders);
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) set(out, k, inHeaders ? headerValue(k, x) : field(k, x));
-      return out;
+      const keys = Object.keys(v);
+      let out: Record<string, unknown> | null = null;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        const x = v[k];
+        const y = inHeaders ? headerValue(k, x) : field(k, x);
+        if (out) set(out, k, y);
+        else if (y !== x) {
+          out = {};
+          for (let j = 0; j < i; j++) set(out, keys[j], v[keys[j]]);
+          set(out, k, y);
+        }
+      }
+      return out ?? v;
     }
     return v;
   };
@@ -145,6 +181,7 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
 }
 
 // Bounded repetitions: these run over every string of every payload.
+const WHITE_SPACE = /\s/;
 const CREDENTIAL_SCHEME = /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/?#@"'<>\\]{1,512})@/gi;
 // A value ends at the next parameter or the end of the URL; trailing punctuation of the sentence stays.
@@ -168,8 +205,8 @@ export function scrubText(text: string, knownSecrets: readonly string[] = []): s
   if (text.length < 6) return text;
   let out = text;
   for (const s of knownSecrets) if (s.length >= 6 && out.includes(s)) out = out.split(s).join(REDACTED);
-  // "Basic " and eight characters at least.
-  if (out.length >= 14) out = out.replace(CREDENTIAL_SCHEME, `$1 ${REDACTED}`);
+  // "Basic " and eight characters at least; a scheme is followed by white space (ids and times have none).
+  if (out.length >= 14 && WHITE_SPACE.test(out)) out = out.replace(CREDENTIAL_SCHEME, `$1 ${REDACTED}`);
   if (out.includes('@')) out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
   if (out.includes('=')) {
     out = out.replace(QUERY_PARAM, (all, sep: string, name: string, value: string) => {
@@ -218,15 +255,26 @@ export function scrubEmails(value: unknown): unknown {
     }
     if (isObject(v)) {
       const keys = Object.keys(v);
-      const values = keys.map((k) => walk(v[k], isEmailKey(k)));
-      if (keys.every((k, i) => values[i] === v[k] && !k.includes('@'))) return v;
+      let values: Json[] | null = null;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        const x = walk(v[k], isEmailKey(k));
+        if (values) values.push(x);
+        else if (x !== v[k] || k.includes('@')) {
+          values = [];
+          for (let j = 0; j < i; j++) values.push(v[keys[j]]);
+          values.push(x);
+        }
+      }
+      if (!values) return v;
+      const scrubbed = values;
       const out: Record<string, unknown> = {};
       const taken = (key: string) => Object.prototype.hasOwnProperty.call(out, key) || Object.prototype.hasOwnProperty.call(v, key);
       keys.forEach((k, i) => {
         const base = scrubEmailText(k);
         let key = base;
         for (let n = 2; key !== k && taken(key); n++) key = `${base} ${n}`;
-        set(out, key, values[i]);
+        set(out, key, scrubbed[i]);
       });
       return out;
     }
