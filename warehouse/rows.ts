@@ -17,6 +17,8 @@ export interface RowContext {
   syncId: string;
   now: number;
   version: number;
+  /** `now` as ClickHouse text: on every row of the run, formatted once. */
+  syncedAt: string;
 }
 
 export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, fingerprint: string, firstSeen: number | null, contentHash = ''): { row: RunRow; warnings: string[] } {
@@ -42,8 +44,8 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
       attributes: r.attributes ?? {},
       fingerprint,
       content_hash: contentHash,
-      first_seen_at: toCh(firstSeen ?? ctx.now),
-      synced_at: toCh(ctx.now),
+      first_seen_at: firstSeen === null ? ctx.syncedAt : toCh(firstSeen),
+      synced_at: ctx.syncedAt,
       sync_id: ctx.syncId,
       version: ctx.version,
     },
@@ -51,14 +53,22 @@ export function runRow(r: RunRecord, statuses: StatusMap, ctx: RowContext, finge
   };
 }
 
+// Child rows are built field by field, not by spreading helper objects: there are many of them.
+
 export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: RowContext): { row: StepRow; warnings: string[] } {
   const status = normaliseStatus(statuses, s.provider_status);
   const d = computeDurations(null, s.started_at, s.finished_at);
   return {
     row: {
-      ...ofRun(runId, ctx),
+      source: ctx.source,
+      run_id: runId,
+      provider: ctx.provider,
+      synced_at: ctx.syncedAt,
+      version: ctx.version,
       step_id: s.step_id,
-      ...texts(s, ['step_ref', 'provider_status', 'error']),
+      step_ref: s.step_ref ?? '',
+      provider_status: s.provider_status ?? '',
+      error: s.error ?? '',
       attempt: Math.max(0, Math.trunc(s.attempt ?? 0)),
       status,
       is_terminal: isTerminal(status) ? 1 : 0,
@@ -67,16 +77,22 @@ export function stepRow(runId: string, s: StepRecord, statuses: StatusMap, ctx: 
       duration_ms: d.duration_ms,
       attributes: s.attributes ?? {},
     },
-    warnings: d.negative.map((w) => `step ${s.step_id}: ${w}`),
+    warnings: d.negative.length ? d.negative.map((w) => `step ${s.step_id}: ${w}`) : NONE,
   };
 }
 
 export function eventRow(runId: string, e: EventRecord, ctx: RowContext): EventRow {
   return {
-    ...ofRun(runId, ctx),
+    source: ctx.source,
+    run_id: runId,
+    provider: ctx.provider,
+    synced_at: ctx.syncedAt,
+    version: ctx.version,
     event_id: e.event_id,
     seq: e.seq,
-    ...texts(e, ['event_type', 'step_ref', 'message']),
+    event_type: e.event_type ?? '',
+    step_ref: e.step_ref ?? '',
+    message: e.message ?? '',
     occurred_at: toCh(e.occurred_at),
     data: e.data === undefined || e.data === null ? '' : typeof e.data === 'string' ? e.data : JSON.stringify(e.data),
   };
@@ -84,12 +100,19 @@ export function eventRow(runId: string, e: EventRecord, ctx: RowContext): EventR
 
 export function linkRow(runId: string, l: LinkRecord, ctx: RowContext): LinkRow {
   return {
-    ...ofRun(runId, ctx),
+    source: ctx.source,
+    run_id: runId,
+    provider: ctx.provider,
+    synced_at: ctx.syncedAt,
+    version: ctx.version,
     url: l.url,
-    ...texts(l, ['label', 'icon']),
+    label: l.label ?? '',
+    icon: l.icon ?? '',
     added_at: toCh(l.added_at),
   };
 }
+
+const NONE: string[] = [];
 
 type Ch = string;
 
@@ -101,11 +124,6 @@ function texts<T, K extends TextKey<T>>(r: T, keys: readonly K[]): Record<K, str
   const out = {} as Record<K, string>;
   for (const k of keys) out[k] = (r[k] as string | null | undefined) ?? '';
   return out;
-}
-
-/** The columns every child row of a run (step, event, link) starts with, and ends with. */
-function ofRun(runId: string, ctx: RowContext) {
-  return { source: ctx.source, run_id: runId, provider: ctx.provider, synced_at: toCh(ctx.now), version: ctx.version };
 }
 
 /** A row as inserted: every column of the relation's type, with its insert type. */

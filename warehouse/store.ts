@@ -53,14 +53,14 @@ export class ClickHouseStore implements SyncStore {
     const known = w.known && w.known.run_id === runId ? w.known : undefined;
     // Above the stored version even when another worker's clock ran ahead of this one's.
     const version = Math.max(nextVersion(), (known?.version ?? 0) + 1);
-    const ctx: RowContext = { source: this.ctx.source, provider: this.ctx.provider, syncId: this.ctx.syncId, now, version };
+    const ctx: RowContext = { source: this.ctx.source, provider: this.ctx.provider, syncId: this.ctx.syncId, now, version, syncedAt: toCh(now) };
     const run = runRow(w.bundle.run, w.statuses.run, ctx, w.fingerprint, known ? known.first_seen_at : null, w.contentHash);
     const steps = (w.bundle.steps ?? []).map((s) => stepRow(runId, s, w.statuses.step, ctx));
     const unit: Unit = {
       step_versions: steps.map((s) => s.row),
       event_versions: (w.bundle.events ?? []).map((e) => eventRow(runId, e, ctx)),
       link_versions: (w.bundle.links ?? []).map((l) => linkRow(runId, l, ctx)),
-      raw_runs: w.keepRaw ? [] : [{ source: this.ctx.source, run_id: runId, provider: this.ctx.provider, fetched_at: toCh(now), payload: JSON.stringify(w.bundle.raw), version }],
+      raw_runs: w.keepRaw ? [] : [{ source: this.ctx.source, run_id: runId, provider: this.ctx.provider, fetched_at: ctx.syncedAt, payload: JSON.stringify(w.bundle.raw), version }],
       run_versions: [run.row],
     };
     await this.writer.write(unit);
