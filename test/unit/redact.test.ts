@@ -59,6 +59,25 @@ describe('scrub: header shapes', () => {
     expect(scrub({ credentials: { type: 'oauth', token: 't' }, code: 'NOT_FOUND', key: 'deploy' })).toEqual({ credentials: { type: 'oauth', token: R }, code: 'NOT_FOUND', key: 'deploy' });
   });
 
+  it('copies only what changes: parts without a credential are shared with the input, which is never changed', () => {
+    const clean = { id: 'r1', at: '2026-11-20T10:00:00Z', steps: [{ n: 1, tags: ['a', 'b'] }], headers: { Accept: 'json' } };
+    expect(scrub(clean, ['tok_secret_value'])).toBe(clean);
+    const input = JSON.parse('{"id":"r1","steps":[{"n":1},{"token":"t"}],"meta":{"at":"x"},"list":["a","Bearer abcdefgh12345678","c"],"__proto__":{"note":"tok_secret_value"}}') as {
+      steps: object[];
+      meta: object;
+      list: string[];
+    };
+    const copy = JSON.parse(JSON.stringify(input));
+    const out = scrub(input, ['tok_secret_value']) as typeof input;
+    expect(input).toEqual(copy);
+    expect(out.meta).toBe(input.meta);
+    expect(out.steps[0]).toBe(input.steps[0]);
+    expect(out.steps[1]).toEqual({ token: R });
+    expect(out.list).toEqual(['a', `Bearer ${R}`, 'c']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({ note: R });
+  });
+
   it('keeps a __proto__ key as data', () => {
     const out = scrub(JSON.parse('{"__proto__": {"token": "t", "x": 1}}')) as Record<string, unknown>;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
