@@ -18,6 +18,9 @@ export function parseTimestamp(value: unknown, field = 'timestamp'): number | nu
   if (value === null || value === undefined || value === '') return null;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   if (typeof value !== 'string') throw new TypeError(`${field}: expected a timestamp string, got ${typeof value}`);
+  // Each time is read twice (checked by the provider's schema, then mapped), and runs repeat theirs.
+  const known = parsed.get(value);
+  if (known !== undefined) return known;
   const m = ISO.exec(value.trim());
   if (!m) throw new TypeError(`${field}: not a timestamp: ${JSON.stringify(value.slice(0, 64))}`);
   const [, y, mo, d, h, mi, s = '0', frac = '', tz = 'Z'] = m;
@@ -35,8 +38,12 @@ export function parseTimestamp(value: unknown, field = 'timestamp'): number | nu
     t -= sign * offMin * 60_000;
   }
   if (!Number.isFinite(t)) throw new TypeError(`${field}: out of range: ${value}`);
+  if (parsed.size >= 4096) parsed.clear();
+  parsed.set(value, t);
   return t;
 }
+/** Times read lately, by their text: only those that parsed (an error names its field each time). */
+const parsed = new Map<string, number>();
 
 /** ClickHouse DateTime64(3, 'UTC') literal as JSONEachRow accepts it. */
 export function toCh(ms: number): string;
