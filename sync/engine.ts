@@ -488,10 +488,12 @@ export class SourceSync {
   private async writeRun(b: RunBundle, fingerprint: string, known: KnownRun | undefined, opts: { keepRaw?: boolean } = {}): Promise<void> {
     const runId = b.run.run_id;
     const sameRun = known && known.run_id === runId ? known : undefined;
+    // Object.assign, not a spread that adds keys: the same object (keys in the same order, so the
+    // same content hash) at a fraction of the cost per record in Node 20 (see warehouse/rows.ts).
     const bundle: RunBundle = {
-      run: { ...b.run, workflow_name: b.run.workflow_name || this.d.source.workflowNames[b.run.workflow_id] || '', error: this.cleanText(b.run.error), triggered_by: this.cleanText(b.run.triggered_by), trigger: this.cleanText(b.run.trigger), attributes: this.cleanAttributes(b.run.attributes) },
-      steps: b.steps?.map((s) => ({ ...s, error: this.cleanText(s.error), attributes: this.cleanAttributes(s.attributes) })),
-      events: b.events?.map((e) => ({ ...e, message: this.cleanText(e.message), data: e.data === undefined || e.data === null ? e.data : this.cleanValue(e.data) })),
+      run: Object.assign({}, b.run, { workflow_name: b.run.workflow_name || this.d.source.workflowNames[b.run.workflow_id] || '', error: this.cleanText(b.run.error), triggered_by: this.cleanText(b.run.triggered_by), trigger: this.cleanText(b.run.trigger), attributes: this.cleanAttributes(b.run.attributes) }),
+      steps: b.steps?.map((s) => Object.assign({}, s, { error: this.cleanText(s.error), attributes: this.cleanAttributes(s.attributes) })),
+      events: b.events?.map((e) => Object.assign({}, e, { message: this.cleanText(e.message), data: e.data === undefined || e.data === null ? e.data : this.cleanValue(e.data) })),
       links: b.links,
       raw: opts.keepRaw ? null : this.cleanValue(b.raw),
     };
