@@ -148,9 +148,12 @@ const MAX_REDIRECTS = 5;
 export class HttpClient {
   readonly stats: HttpStats = { apiCalls: 0, retries: 0, rateLimited: 0, waitedMs: 0 };
   private readonly random: () => number;
+  /** The same on every request: built once (the provider's auth, and what runsync accepts). */
+  private readonly headers: Record<string, string>;
 
   constructor(private readonly opts: HttpClientOptions) {
     this.random = opts.random ?? Math.random;
+    this.headers = { ...ACCEPT, ...opts.headers };
     // Each request in flight listens to it (pace, backoff, the request): no leak, however many.
     if (opts.signal) setMaxListeners(0, opts.signal);
   }
@@ -229,7 +232,7 @@ export class HttpClient {
       let headers: HeaderReader;
       let at = url;
       for (let hops = 0; ; hops++) {
-        res = await request(at, { method: 'GET', headers: { ...ACCEPT, ...this.opts.headers }, signal, dispatcher });
+        res = await request(at, { method: 'GET', headers: this.headers, signal, dispatcher });
         headers = headerReader(res.headers);
         if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) break;
         const location = headers.get('location');
