@@ -53,6 +53,20 @@ function set(out: Record<string, unknown>, key: string, value: unknown): void {
 }
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
+/** `items.map(f)`, or `items` itself when `f` changed none of them (the scrubbers copy on write). */
+function mapOnWrite(items: Json[], f: (x: Json) => Json): Json[] {
+  let out: Json[] | null = null;
+  for (let i = 0; i < items.length; i++) {
+    const x = f(items[i]);
+    if (out) out.push(x);
+    else if (x !== items[i]) {
+      out = items.slice(0, i);
+      out.push(x);
+    }
+  }
+  return out ?? items;
+}
+
 /** `{ name: 'X-Api-Key', value: '…' }` (HAR, fetch captures, env lists): the field holding the name, and the one holding the value. */
 function pairFields(o: Record<string, unknown>): { name: string; value: string } | null {
   // The first key of each kind, as a reader would take it. One pass: this runs on every object.
@@ -146,17 +160,7 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
   const walk = (v: Json, inHeaders: boolean): Json => {
     if (typeof v === 'string') return text(v);
     if (Array.isArray(v)) {
-      if (inHeaders) return headersArray(v);
-      let out: Json[] | null = null;
-      for (let i = 0; i < v.length; i++) {
-        const x = walk(v[i], false);
-        if (out) out.push(x);
-        else if (x !== v[i]) {
-          out = v.slice(0, i);
-          out.push(x);
-        }
-      }
-      return out ?? v;
+      return inHeaders ? headersArray(v) : mapOnWrite(v, (x) => walk(x, false));
     }
     if (isObject(v)) {
       if (pairFields(v)) return walkPair(v, false, inHeaders);
@@ -241,18 +245,7 @@ export function scrubEmailText(text: string): string {
 export function scrubEmails(value: unknown): unknown {
   const walk = (v: Json, emailKey: boolean): Json => {
     if (typeof v === 'string') return emailKey ? EMAIL : scrubEmailText(v);
-    if (Array.isArray(v)) {
-      let out: Json[] | null = null;
-      for (let i = 0; i < v.length; i++) {
-        const x = walk(v[i], emailKey);
-        if (out) out.push(x);
-        else if (x !== v[i]) {
-          out = v.slice(0, i);
-          out.push(x);
-        }
-      }
-      return out ?? v;
-    }
+    if (Array.isArray(v)) return mapOnWrite(v, (x) => walk(x, emailKey));
     if (isObject(v)) {
       const keys = Object.keys(v);
       let values: Json[] | null = null;
