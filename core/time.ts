@@ -50,16 +50,10 @@ export function toCh(ms: number): string;
 export function toCh(ms: number | null | undefined): string | null;
 export function toCh(ms: number | null | undefined): string | null {
   if (ms === null || ms === undefined) return null;
-  // The same instant comes many times in a row (a run's sync time on each of its rows).
-  if (ms === lastMs) return lastCh;
   // `YYYY-MM-DDTHH:mm:ss.sssZ` for every year the warehouse stores (MIN_YEAR–MAX_YEAR).
   const iso = new Date(ms).toISOString();
-  lastCh = iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
-  lastMs = ms;
-  return lastCh;
+  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
 }
-let lastMs = NaN;
-let lastCh = '';
 
 /** Reads a `DateTime64(3,'UTC')` value as ClickHouse prints it back. */
 export function fromCh(value: string | null | undefined): number | null {
