@@ -159,9 +159,7 @@ export function scrub(value: unknown, knownSecrets: readonly string[] = []): unk
 
   const walk = (v: Json, inHeaders: boolean): Json => {
     if (typeof v === 'string') return text(v);
-    if (Array.isArray(v)) {
-      return inHeaders ? headersArray(v) : mapOnWrite(v, (x) => walk(x, false));
-    }
+    if (Array.isArray(v)) return inHeaders ? headersArray(v) : mapOnWrite(v, (x) => walk(x, false));
     if (isObject(v)) {
       if (pairFields(v)) return walkPair(v, false, inHeaders);
       const keys = Object.keys(v);
