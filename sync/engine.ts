@@ -51,6 +51,14 @@ export interface EngineDeps {
   limits: ItemLimits;
   /** How far past now an item's time may lie and still move the watermark. */
   futureToleranceMs: number;
+  /**
+   * How often a listing writes its queued rows, checks that they landed and reports the
+   * cursor (ms; 1,000 by default, 0: after every page). Each write is an insert per table,
+   * and an insert has a fixed cost in the warehouse (a new part, merged later) far above
+   * that of its rows. A kill loses at most this much work, which the retry does again; a
+   * failure checks what was written before it is thrown.
+   */
+  checkEveryMs?: number;
 }
 
 /** What a heartbeat carries: where the call stands and what it counted, never rows. */
@@ -111,6 +119,26 @@ export class SourceSync {
     const window = { since, now: this.now() };
     let cur: ListingCursor | null = start ?? (streams.length ? { stream: streams[0].name } : null);
     let pages = 0;
+    // Written, checked and reported together, every `checkEveryMs` and before any result:
+    // `confirmed` is the chain of checks, `unchecked` the progress of pages done since the
+    // last one (undefined: none; null: rows to check, nothing to report).
+    let confirmed: Promise<void> = Promise.resolve();
+    const checkEvery = this.d.checkEveryMs ?? 1_000;
+    let checkedAt = Date.now();
+    let unchecked: Progress | null | undefined;
+    const check = (progress: Progress | null) => {
+      checkedAt = Date.now();
+      unchecked = undefined;
+      const before = confirmed;
+      confirmed = before.then(() => this.confirm()).then(() => {
+        if (progress) this.d.heartbeat(progress);
+      });
+      confirmed.catch(() => undefined); // awaited before any result
+    };
+    const settle = async () => {
+      if (unchecked !== undefined) check(unchecked);
+      await confirmed;
+    };
 
     while (cur) {
       const at = streams.findIndex((s) => s.name === cur!.stream);
@@ -134,14 +162,16 @@ export class SourceSync {
         this.reach = null;
         const vars: Record<string, string> = parent === undefined ? {} : { parent };
         const left = budget.maxPages - pages;
-        if (left <= 0 || Date.now() >= deadline) return this.result({ stream: stream.name, parent, page: state });
+        if (left <= 0 || Date.now() >= deadline) {
+          await settle();
+          return this.result({ stream: stream.name, parent, page: state });
+        }
         let next: PageState | null = null;
         let below = false;
         // Pipelined: the next page is asked for while this page's runs are fetched, and this
         // page's rows are written and checked while the next page's runs are fetched. The
         // cursor still moves on only after a page's rows are written and checked, in order.
         const pageStream = paginate(this.d.http, stream.collection, { vars, window, start: state, budget: { maxPages: left, deadline } })[Symbol.asyncIterator]();
-        let confirmed: Promise<void> = Promise.resolve();
         try {
           const readAhead = (): Promise<ReadPage | null> => {
             const p = pageStream.next().then((r) => (r.done ? null : this.readPage(r.value, stream)));
@@ -165,17 +195,14 @@ export class SourceSync {
             below = plan.below;
             // What the heartbeat says is taken now, before the next page changes it.
             const progress = below ? null : { phase: 'list' as const, cursor: next ? { stream: stream.name, parent, page: next } : this.after(at, parents, pi), done: this.done(at, parents, pi, since, window.now), ...this.tally() };
-            const before = confirmed;
-            confirmed = before.then(() => this.confirm()).then(() => {
-              if (progress) this.d.heartbeat(progress);
-            });
-            confirmed.catch(() => undefined); // awaited below
+            if (Date.now() - checkedAt >= checkEvery) check(progress);
+            else unchecked = progress ?? unchecked ?? null;
             if (below) break;
           }
-          await confirmed;
         } catch (e) {
-          // A failed write or check outranks the page's own failure.
-          await confirmed;
+          // The pages done before the failure are written and reported, so a retry resumes
+          // after them; a failed write or check outranks the page's own failure.
+          await settle();
           if (!parent || !(e instanceof HttpError) || e.kind === 'auth' || this.d.signal?.aborted) throw e;
           // One parent's listing failing (a workflow's runs) must not stop the others; the
           // watermark stays where it was so its runs are listed again next time.
@@ -186,13 +213,18 @@ export class SourceSync {
         } finally {
           await pageStream.return?.(undefined).catch(() => undefined);
         }
-        if (next && !below) return this.result({ stream: stream.name, parent, page: next }); // budget spent mid-collection
+        if (next && !below) {
+          // Budget spent mid-collection.
+          await settle();
+          return this.result({ stream: stream.name, parent, page: next });
+        }
         state = undefined;
         if (parents && pi + 1 < parents.length) pi++;
         else exhausted = true;
       }
       cur = this.nextStream(at);
     }
+    await settle();
     return this.result(null);
   }
 

@@ -84,7 +84,12 @@ export class MemoryStore implements SyncStore {
     this.workflowNames.set(workflowId, name);
   }
 
-  async flush(): Promise<void> {}
+  /** How many times the engine asked for queued rows to be written. */
+  flushes = 0;
+
+  async flush(): Promise<void> {
+    this.flushes++;
+  }
 
   async missing(written: Map<string, number>): Promise<string[]> {
     return [...written].filter(([id, v]) => (this.runs.get(id)?.known.version ?? -1) < v).map(([id]) => id);

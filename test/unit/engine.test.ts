@@ -34,10 +34,13 @@ const run = (i: number, status = 'completed'): Run => ({
 const DEEP = Symbol('deep');
 const DEEP_TEXT = JSON.stringify({ ...run(102), id: 'deep' }).replace(/}$/, `,"payload":${'['.repeat(10_000)}"x"${']'.repeat(10_000)}}`);
 
-function straitApi(items: unknown[], opts: { pageSize?: number; raw?: boolean; detail?: (id: string) => Answer; steps?: (id: string) => Answer } = {}) {
+function straitApi(items: unknown[], opts: { pageSize?: number; raw?: boolean; detail?: (id: string) => Answer; steps?: (id: string) => Answer; list?: (n: number) => Answer | undefined } = {}) {
   const created = (x: unknown) => (x === DEEP ? iso(NOW - 150_000) : typeof x === 'object' && x !== null && 'created_at' in x ? String((x as Run).created_at) : '');
+  let lists = 0;
   return scriptedApi((path, q) => {
     if (path === '/v1/workflow-runs') {
+      const instead = opts.list?.(++lists);
+      if (instead) return instead;
       const cursor = q.get('cursor');
       const limit = Number(q.get('limit') ?? 100);
       // Items without a readable time come only on the first page.
@@ -63,14 +66,14 @@ afterEach(async () => {
   api = null;
 });
 
-function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}, log: Logger = quiet) {
+function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}, log: Logger = quiet, checkEveryMs?: number) {
   const source = parseConfig({
     sources: [{ name: 's', provider: 'strait', baseUrl: url, tokenEnv: 'T', settle: '0s', rateLimit: 1000, maxRetries: 2, timeout: '2s', options: { projectId: 'p' }, ...extra }],
   }).sources[0];
   const provider = strait.bind(source);
   const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5, pacer: new Unpaced(1000) });
   const beats: unknown[] = [];
-  const sync = new SourceSync({ store, source, provider, http, log, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000 });
+  const sync = new SourceSync({ store, source, provider, http, log, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000, checkEveryMs });
   return { sync, http, beats };
 }
 
@@ -166,7 +169,7 @@ describe('engine: listing', () => {
   it('heartbeats say how far the listing is: the time paged back from now toward the window start', async () => {
     const runs = Array.from({ length: 25 }, (_, i) => run(i));
     api = await straitApi(runs, { pageSize: 10 });
-    const { sync, beats } = engine(api.url, new MemoryStore());
+    const { sync, beats } = engine(api.url, new MemoryStore(), {}, quiet, 0);
     const since = NOW - 30 * 60_000;
     await sync.listing(since, null, BUDGET);
     const done = beats.map((b) => (b as { done?: number }).done);
@@ -283,7 +286,7 @@ describe('engine: failures that may pass', () => {
   it('pages overlap, but a heartbeat names a page only once its rows landed, in page order, with its own counts', async () => {
     const runs = Array.from({ length: 35 }, (_, i) => run(i));
     api = await straitApi(runs, { pageSize: 10 });
-    const ok = engine(api.url, new MemoryStore());
+    const ok = engine(api.url, new MemoryStore(), {}, quiet, 0);
     await ok.sync.listing(SINCE, null, BUDGET);
     const listed = (ok.beats as { phase?: string; counts: { runs_new: number; rows_written: number } }[]).filter((b) => b.phase === 'list');
     expect(listed.map((b) => b.counts.runs_new)).toEqual([10, 20, 30, 35]);
@@ -295,10 +298,42 @@ describe('engine: failures that may pass', () => {
     api = await straitApi(runs, { pageSize: 10 });
     const store = new MemoryStore();
     store.drop.add(runs[15].id);
-    const bad = engine(api.url, store);
+    const bad = engine(api.url, store, {}, quiet, 0);
     await expect(bad.sync.listing(SINCE, null, BUDGET)).rejects.toThrow(ShortfallError);
     const beats = (bad.beats as { phase?: string; counts: { runs_new: number } }[]).filter((b) => b.phase === 'list');
     expect(beats.map((b) => b.counts.runs_new)).toEqual([10]);
+  });
+
+  it('pages done within checkEveryMs are written and checked together, once, and reported with the last of them', async () => {
+    const runs = Array.from({ length: 35 }, (_, i) => run(i));
+    api = await straitApi(runs, { pageSize: 10 });
+    const store = new MemoryStore();
+    const { sync, beats } = engine(api.url, store, {}, quiet, 60_000);
+    const res = await sync.listing(SINCE, null, BUDGET);
+    expect(store.flushes).toBe(1);
+    expect(res.counts.runs_new).toBe(35);
+    expect(store.runs.size).toBe(35);
+    // The one check covers the last page, which names no page after it.
+    const listed = (beats as { phase?: string; counts: { runs_new: number } }[]).filter((b) => b.phase === 'list');
+    expect(listed.map((b) => b.counts.runs_new)).toEqual([35]);
+  });
+
+  it('a listing that fails writes, checks and reports the pages done before it, so a retry resumes after them', async () => {
+    const runs = Array.from({ length: 35 }, (_, i) => run(i));
+    // The third list request and its retries fail: pages 1 and 2 are done, page 3 never answers.
+    api = await straitApi(runs, { pageSize: 10, list: (n) => (n >= 3 ? { status: 503, json: { error: 'down' } } : undefined) });
+    const store = new MemoryStore();
+    const { sync, beats } = engine(api.url, store, {}, quiet, 60_000);
+    await expect(sync.listing(SINCE, null, BUDGET)).rejects.toThrow(/503/);
+    expect(store.runs.size).toBe(20);
+    const listed = (beats as { phase?: string; cursor: { page?: unknown } | null; counts: { runs_new: number } }[]).filter((b) => b.phase === 'list');
+    expect(listed.map((b) => b.counts.runs_new)).toEqual([20]);
+    // Resumed from that heartbeat's cursor, the listing asks for page 3 and writes its 15 runs only.
+    await api.close();
+    api = await straitApi(runs, { pageSize: 10 });
+    const again = await engine(api.url, store, {}, quiet, 60_000).sync.listing(SINCE, listed[0].cursor as never, BUDGET);
+    expect(again.counts.runs_new).toBe(15);
+    expect(store.runs.size).toBe(35);
   });
 
   it('a redirect to another origin is refused, naming both', async () => {
