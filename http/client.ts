@@ -150,10 +150,14 @@ export class HttpClient {
   private readonly random: () => number;
   /** The same on every request: built once (the provider's auth, and what runsync accepts). */
   private readonly headers: Record<string, string>;
+  /** The host's series of each counter, looked up once (a label lookup parses and hashes). */
+  private readonly counters: { requests: { inc(): void }; rateLimited: { inc(): void }; retryWait: { inc(n: number): void } };
 
   constructor(private readonly opts: HttpClientOptions) {
     this.random = opts.random ?? Math.random;
     this.headers = { ...ACCEPT, ...opts.headers };
+    const host = { host: hostOf(opts.baseUrl) };
+    this.counters = { requests: metrics.apiRequests.labels(host), rateLimited: metrics.apiRateLimited.labels(host), retryWait: metrics.retryWait.labels(host) };
     // Each request in flight listens to it (pace, backoff, the request): no leak, however many.
     if (opts.signal) setMaxListeners(0, opts.signal);
   }
@@ -172,7 +176,7 @@ export class HttpClient {
       this.opts.beforeRequest?.();
       this.stats.waitedMs += await this.opts.pacer.take(this.opts.signal);
       this.stats.apiCalls++;
-      metrics.apiRequests.inc({ host: hostOf(this.opts.baseUrl) });
+      this.counters.requests.inc();
       const began = Date.now();
       const answer = await this.attempt(url, endpoint);
       this.opts.onAttempt?.({ endpoint, attempt, status: answer.status, ms: Date.now() - began, bytes: answer.bytes, failure: answer.ok ? undefined : answer.error.message });
@@ -189,7 +193,7 @@ export class HttpClient {
       }
       if (answer.status === 429) {
         this.stats.rateLimited++;
-        metrics.apiRateLimited.inc({ host: hostOf(this.opts.baseUrl) });
+        this.counters.rateLimited.inc();
       }
       this.stats.retries++;
       const maxRetryAfter = this.opts.maxRetryAfterMs ?? 15 * 60_000;
@@ -280,7 +284,7 @@ export class HttpClient {
 
   private async wait(ms: number, reason: string): Promise<void> {
     this.opts.onWait?.(ms, reason);
-    metrics.retryWait.inc({ host: hostOf(this.opts.baseUrl) }, ms / 1000);
+    this.counters.retryWait.inc(ms / 1000);
     // Wait in slices so a heartbeat goes out at least every few seconds.
     let left = ms;
     while (left > 0) {
