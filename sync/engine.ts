@@ -168,9 +168,9 @@ export class SourceSync {
         }
         let next: PageState | null = null;
         let below = false;
-        // Pipelined: the next page is asked for while this page's runs are fetched, and this
-        // page's rows are written and checked while the next page's runs are fetched. The
-        // cursor still moves on only after a page's rows are written and checked, in order.
+        // Pipelined: the next page is asked for while this page's runs are fetched, and the
+        // rows written are checked (see `check`) while the next page's runs are fetched. The
+        // cursor still moves past a page only once its rows are written and checked, in order.
         const pageStream = paginate(this.d.http, stream.collection, { vars, window, start: state, budget: { maxPages: left, deadline } })[Symbol.asyncIterator]();
         try {
           const readAhead = (): Promise<ReadPage | null> => {
