@@ -148,7 +148,14 @@ export class SourceSync {
         break;
       }
       const stream = streams[at];
-      const parents = stream.parents ? await this.parentIds(stream, window) : null;
+      // A fan-out stream's parents failing to list reports the streams done before it first,
+      // as a failing page does, so a retry resumes at this stream.
+      const parents = stream.parents
+        ? await this.parentIds(stream, window).catch(async (e: unknown) => {
+            await settle();
+            throw e;
+          })
+        : null;
       if (parents && parents.length === 0) {
         cur = this.nextStream(at);
         continue;

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { strait } from '../../providers/strait.js';
+import { bindCollection } from '../../providers/define.js';
+import type { BoundStream } from '../../providers/types.js';
 import { SourceSync, ShortfallError } from '../../sync/engine.js';
 import { sourceHttpClient } from '../../sync/source-http.js';
 import { DEFAULT_ITEM_LIMITS } from '../../sync/limits.js';
@@ -34,7 +36,7 @@ const run = (i: number, status = 'completed'): Run => ({
 const DEEP = Symbol('deep');
 const DEEP_TEXT = JSON.stringify({ ...run(102), id: 'deep' }).replace(/}$/, `,"payload":${'['.repeat(10_000)}"x"${']'.repeat(10_000)}}`);
 
-function straitApi(items: unknown[], opts: { pageSize?: number; raw?: boolean; detail?: (id: string) => Answer; steps?: (id: string) => Answer; list?: (n: number) => Answer | undefined } = {}) {
+function straitApi(items: unknown[], opts: { pageSize?: number; raw?: boolean; detail?: (id: string) => Answer; steps?: (id: string) => Answer; list?: (n: number) => Answer | undefined; other?: (path: string) => Answer } = {}) {
   const created = (x: unknown) => (x === DEEP ? iso(NOW - 150_000) : typeof x === 'object' && x !== null && 'created_at' in x ? String((x as Run).created_at) : '');
   let lists = 0;
   return scriptedApi((path, q) => {
@@ -56,7 +58,7 @@ function straitApi(items: unknown[], opts: { pageSize?: number; raw?: boolean; d
     if (steps) return opts.steps?.(decodeURIComponent(steps[1])) ?? { json: { data: [], has_more: false } };
     const detail = /^\/v1\/workflow-runs\/([^/]+)$/.exec(path);
     if (detail) return opts.detail?.(decodeURIComponent(detail[1])) ?? { status: 404, json: { error: 'not found' } };
-    return { status: 404, json: { error: path } };
+    return opts.other?.(path) ?? { status: 404, json: { error: path } };
   });
 }
 
@@ -66,11 +68,12 @@ afterEach(async () => {
   api = null;
 });
 
-function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}, log: Logger = quiet, checkEveryMs?: number) {
+function engine(url: string, store: MemoryStore, extra: Record<string, unknown> = {}, log: Logger = quiet, checkEveryMs?: number, streams?: (s: BoundStream[]) => BoundStream[]) {
   const source = parseConfig({
     sources: [{ name: 's', provider: 'strait', baseUrl: url, tokenEnv: 'T', settle: '0s', rateLimit: 1000, maxRetries: 2, timeout: '2s', options: { projectId: 'p' }, ...extra }],
   }).sources[0];
-  const provider = strait.bind(source);
+  const bound = strait.bind(source);
+  const provider = streams ? { ...bound, streams: streams(bound.streams) } : bound;
   const http = sourceHttpClient(source, provider, 'tok_secret', { baseDelayMs: 1, maxDelayMs: 5, pacer: new Unpaced(1000) });
   const beats: unknown[] = [];
   const sync = new SourceSync({ store, source, provider, http, log, secrets: ['tok_secret'], heartbeat: (d) => beats.push(d), now: () => NOW, limits: DEFAULT_ITEM_LIMITS, futureToleranceMs: 86_400_000, checkEveryMs });
@@ -334,6 +337,26 @@ describe('engine: failures that may pass', () => {
     const again = await engine(api.url, store, {}, quiet, 60_000).sync.listing(SINCE, listed[0].cursor as never, BUDGET);
     expect(again.counts.runs_new).toBe(15);
     expect(store.runs.size).toBe(35);
+  });
+
+  it('a fan-out stream whose parents cannot be listed first writes and reports the streams done before it', async () => {
+    const runs = Array.from({ length: 25 }, (_, i) => run(i));
+    // A second stream over the same runs, one listing per parent; its parents' list answers 503.
+    api = await straitApi(runs, { pageSize: 10, other: (path) => (path === '/v1/parents' ? { status: 503, json: { error: 'down' } } : { status: 404, json: { error: path } }) });
+    const fanOut = (streams: BoundStream[]): BoundStream[] => [
+      ...streams,
+      {
+        name: 'per-parent',
+        collection: streams[0].collection,
+        parents: { collection: bindCollection({ endpoint: 'GET /v1/parents', path: '/v1/parents', items: 'data', paging: { style: 'offset', offsetParam: 'offset', limitParam: 'limit', limit: 100, overlap: 0 } }, {}), read: (raw) => ({ id: String((raw as { id: unknown }).id) }) },
+      },
+    ];
+    const store = new MemoryStore();
+    const { sync, beats } = engine(api.url, store, {}, quiet, 60_000, fanOut);
+    await expect(sync.listing(SINCE, null, BUDGET)).rejects.toThrow(/503/);
+    expect(store.runs.size).toBe(25);
+    const listed = (beats as { phase?: string; cursor: { stream: string } | null; counts: { runs_new: number } }[]).filter((b) => b.phase === 'list');
+    expect(listed.map((b) => [b.cursor?.stream, b.counts.runs_new])).toEqual([['per-parent', 25]]);
   });
 
   it('a redirect to another origin is refused, naming both', async () => {
