@@ -10,26 +10,36 @@ export interface ItemLimits {
 
 export const DEFAULT_ITEM_LIMITS: ItemLimits = { maxDepth: 64, maxBytes: 5 * 1024 * 1024 };
 
-/** Why a value is over the limits, or null. Iterative, so depth itself cannot overflow the stack. */
+/**
+ * Why a value is over the limits, or null. Iterative, so depth itself cannot overflow the stack;
+ * two parallel stacks and `for…in`, so walking every record allocates nothing per value.
+ */
 export function overLimits(value: unknown, limits: ItemLimits): string | null {
-  const stack: [unknown, number][] = [[value, 1]];
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
   let bytes = 0;
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
+  while (values.length) {
+    const v = values.pop();
+    const depth = depths.pop()!;
     if (typeof v === 'string') bytes += v.length + 2;
     else if (typeof v === 'number' || typeof v === 'boolean' || v === null) bytes += 5;
     else if (typeof v === 'object') {
       if (depth > limits.maxDepth) return `nested deeper than ${limits.maxDepth} levels (maxDepth)`;
       bytes += 2;
-      if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1]);
+      if (Array.isArray(v))
+        for (const x of v) {
+          values.push(x);
+          depths.push(depth + 1);
+        }
       else
-        for (const [k, x] of Object.entries(v)) {
+        for (const k in v) {
+          if (!Object.hasOwn(v, k)) continue;
           bytes += k.length + 4;
-          stack.push([x, depth + 1]);
+          values.push((v as Record<string, unknown>)[k]);
+          depths.push(depth + 1);
         }
     }
     if (bytes > limits.maxBytes) return `larger than ${limits.maxBytes} bytes (maxItemBytes)`;
   }
   return null;
 }
-
