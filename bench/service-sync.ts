@@ -1,8 +1,11 @@
 /**
  * The long-running service's case, in a process of its own: start-up (warehouse, Temporal
- * dev server, worker) is paid first, then a full sync and a no-change sync of the configured
- * sources are timed on their own, then the row writer's raw insert throughput.
- * Prints one JSON line. Usage: node --import tsx bench/service-sync.ts <config> <dataDir> <insertRows>
+ * dev server, worker) is paid first, then timed on their own: the first source's full sync
+ * (the process's first), the second source's full sync (a later one, as a scheduled sync in a
+ * service that has synced before meets it: code compiled, caches warm), the first source's
+ * no-change sync; then the row writer's raw insert throughput. Prints one JSON line a phase
+ * and waits for a message between phases (the benchmark reads the simulators' logs).
+ * Usage: node --import tsx bench/service-sync.ts <config> <dataDir> <insertRows> <first source> <later source>
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
@@ -12,7 +15,7 @@ import { RowWriter } from '../warehouse/writer.js';
 import { nextVersion } from '../warehouse/version.js';
 import { setLogLevel } from '../core/log.js';
 
-const [configPath, dataDir, insertRows] = process.argv.slice(2);
+const [configPath, dataDir, insertRows, firstSource, laterSource] = process.argv.slice(2);
 setLogLevel('warn');
 
 /** CPU (ms) of this process's descendants: the dev server it started. */
@@ -51,21 +54,24 @@ let t = performance.now();
 const services = await startServices({ config, dataDir });
 const startupMs = performance.now() - t;
 try {
-  const timed = async () => {
+  const timed = async (source: string) => {
     const c0 = cpuNow();
     const t0 = performance.now();
-    const outcomes = await syncOnce(services.client, config, services.temporal.taskQueue, undefined, { progress: false });
+    const outcomes = await syncOnce(services.client, config, services.temporal.taskQueue, [source], { progress: false });
     const wallMs = performance.now() - t0;
     const failed = outcomes.filter((o) => !o.ok);
     if (failed.length) throw new Error(`sync failed: ${failed.map((o) => `${o.source}: ${o.error}`).join('; ')}`);
     return { wallMs, cpuMs: cpuNow() - c0, rows: outcomes.reduce((a, o) => a + (o.counts?.rows_written ?? 0), 0) };
   };
-  const full = await timed();
-  // The benchmark reads the simulators' request log between the two syncs.
-  process.stdout.write(JSON.stringify({ phase: 'full', startupMs, ...full }) + '\n');
   // Over IPC: the embedded engine takes standard input away (warehouse/client.ts).
-  await new Promise<void>((res) => process.once('message', () => res()));
-  const again = await timed();
+  const next = () => new Promise<void>((res) => process.once('message', () => res()));
+  const full = await timed(firstSource);
+  process.stdout.write(JSON.stringify({ phase: 'full', startupMs, ...full }) + '\n');
+  await next();
+  const later = await timed(laterSource);
+  process.stdout.write(JSON.stringify({ phase: 'later', ...later }) + '\n');
+  await next();
+  const again = await timed(firstSource);
   process.stdout.write(JSON.stringify({ phase: 'again', ...again }) + '\n');
 
   const rows = Number(insertRows);
