@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { RunsyncConfig } from '../config/schema.js';
 import { ApplicationFailure } from '@temporalio/common';
-import { generateReport, lastCompleteWeek, parseIsoWeek, storeReport } from '../report/index.js';
 import { send } from '../notifiers/index.js';
 import { matches } from '../alerts/rules.js';
 import { logger } from '../core/log.js';
@@ -33,10 +32,14 @@ export interface WeeklyReportResult {
 
 const log = logger({ component: 'report' });
 
+/** The report's code (and the query builder under it), loaded when a report is made: every worker registers these activities, most runs never call them. */
+const reportCode = () => import('../report/index.js');
+
 export function createReportActivities(deps: ReportActivityDeps) {
   return {
     /** Builds the weekly report in both formats, stores each in `reports` and `<dataDir>/reports/`. */
     async generateWeeklyReport(input: WeeklyReportInput): Promise<WeeklyReportResult> {
+      const { generateReport, lastCompleteWeek, parseIsoWeek, storeReport } = await reportCode();
       const week = input.week ? parseIsoWeek(input.week) : lastCompleteWeek();
       const paths: string[] = [];
       for (const format of ['md', 'html'] as const) {
@@ -61,6 +64,7 @@ export function createReportActivities(deps: ReportActivityDeps) {
       const sources = owner && !owner.sources.includes('*')
         ? [...new Set([...deps.config.sources.map((x) => x.name).filter((n) => matches(owner.sources, n)), ...owner.sources.filter((x) => !x.includes('*'))])]
         : [];
+      const { generateReport, parseIsoWeek } = await reportCode();
       const { body } = await generateReport(deps.client, {
         week: parseIsoWeek(input.week),
         format: 'md',

@@ -3,7 +3,6 @@
  * e-mail over SMTP (nodemailer). URLs and credentials come from environment variables and
  * never appear in errors or logs.
  */
-import nodemailer from 'nodemailer';
 import type { NotifierConfig } from '../config/schema.js';
 
 export interface Notice {
@@ -58,6 +57,8 @@ export async function send(name: string, cfg: NotifierConfig, n: Notice, env: No
       } catch (e) {
         throw new Error(`${what}: ${cfg.smtpUrlEnv} is not an smtp:// or smtps:// URL`, { cause: e });
       }
+      // Loaded when an e-mail goes out: every sync's worker loads this module, few send mail.
+      const { default: nodemailer } = await import('nodemailer');
       const transport = nodemailer.createTransport({
         host: url.hostname,
         port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,

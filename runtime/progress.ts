@@ -3,13 +3,15 @@
  * heartbeats its counts (SyncCounts under `counts`), so any process that can reach the
  * server (the one running the sync, `runsync status`) sees the same figures.
  */
-import { createLogUpdate } from 'log-update';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
+import type * as LogUpdate from 'log-update';
 import { addCounts, zeroCounts, type SyncCounts } from '../sync/types.js';
 import { syncWorkflowId } from '../workflows/ids.js';
 import { logger, logLevel, setStderrOverlay } from '../core/log.js';
 import { duration } from '../report/format.js';
+
+type LiveDisplay = ReturnType<typeof LogUpdate.createLogUpdate>;
 
 export interface SyncProgressView {
   source: string;
@@ -176,19 +178,29 @@ function liveLine(v: SyncProgressView): string {
 export function showProgress(client: Client, sources: string[], opts: { everyMs?: number; stream?: NodeJS.WriteStream; minAgeMs?: number } = {}): () => void {
   if (logLevel() === 'warn' || logLevel() === 'error') return () => undefined; // --quiet
   const stream = opts.stream ?? process.stderr;
-  // A terminal of unknown width (columns 0) would show nothing: plain lines there. The cursor
-  // stays visible, so a process ended by a signal never leaves it hidden.
-  const live = stream.isTTY && stream.columns > 0 ? createLogUpdate(stream, { showCursor: true }) : null;
   const reader = new ProgressReader(client);
   const log = logger({ component: 'progress' });
   let busy = false;
   let stopped = false;
   let text = '';
-  if (live && stream === process.stderr) setStderrOverlay({ clear: () => live.clear(), redraw: () => text && live(text) });
+  // A terminal of unknown width (columns 0) would show nothing: plain lines there. The cursor
+  // stays visible, so a process ended by a signal never leaves it hidden. The live display's
+  // library is loaded only for a terminal, before the first tick (scripts never need it).
+  let live: LiveDisplay | null = null;
+  const liveReady =
+    stream.isTTY && stream.columns > 0
+      ? import('log-update').then(({ createLogUpdate }) => {
+          if (stopped) return;
+          const display = createLogUpdate(stream, { showCursor: true });
+          live = display;
+          if (stream === process.stderr) setStderrOverlay({ clear: () => display.clear(), redraw: () => text && display(text) });
+        }).catch(() => undefined) // plain lines then
+      : null;
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
+      await liveReady;
       const views = (await Promise.all(sources.map((s) => reader.read(s).catch(() => null)))).filter(
         (v): v is SyncProgressView => v !== null && Date.now() - Date.parse(v.startedAt) >= (opts.minAgeMs ?? 0),
       );
@@ -209,10 +221,11 @@ export function showProgress(client: Client, sources: string[], opts: { everyMs?
   return () => {
     stopped = true;
     clearInterval(timer);
-    if (live) {
+    const display = live as LiveDisplay | null;
+    if (display) {
       setStderrOverlay(null);
-      live.clear();
-      live.done();
+      display.clear();
+      display.done();
     }
   };
 }
