@@ -37,12 +37,13 @@ export async function startServe(o: ServeOptions): Promise<{ url: string; wareho
   const { startHttpServer } = await import('../../server/app.js');
   const { serviceRoutes } = await import('../../server/routes.js');
   const { closeSqlEngines } = await import('../../server/sql-endpoint.js');
-  const { registerWarehouseMetrics } = await import('../../core/metrics.js');
+  const { collectProcessMetrics, registerWarehouseMetrics } = await import('../../core/metrics.js');
   const warehouse = await openWarehouse({ dataDir: o.dataDir, env: o.env });
   try {
     // Workers migrate too; the lock makes the first one to start do it.
     await migrate(warehouse.client, { cluster: o.config.clickhouse.cluster });
     registerWarehouseMetrics(warehouse.client);
+    collectProcessMetrics();
     // The routes read config, dataDir and warehouse only; there is no Temporal client here.
     const services = { config: o.config, dataDir: o.dataDir, warehouse } as unknown as Services;
     const http = await startHttpServer(services, [metricsRoute, ...serviceRoutes()], { host: o.host, port: o.port, token: o.token });
